@@ -1,0 +1,183 @@
+"""Checkpoints and model directories.
+
+Two on-disk forms:
+- training state `*.pt`: a dict of tensors and plain containers (model, optimizer, step, config, rng...),
+  written atomically (temp file, fsync, `os.replace`) and read with ``weights_only=True``;
+- release model dir: ``config.yaml`` (a ``kind:`` line plus the model config) + ``model.safetensors``
+  (tensors; metadata carries ``format_version`` and ``kind``), optionally ``README.md``.
+
+A wrong kind (an LM where a VAE is expected), a truncated file or a key mismatch raises CheckpointError
+with one line naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+import yaml
+
+from latentspeech.config import config_from_dict, config_to_dict
+from latentspeech.errors import CheckpointError, ConfigError
+
+T = TypeVar("T")
+
+FORMAT_VERSION = "1"
+CONFIG_NAME = "config.yaml"
+WEIGHTS_NAME = "model.safetensors"
+
+__all__ = [
+    "atomic_save",
+    "load_checkpoint",
+    "save_model_dir",
+    "load_model_dir",
+    "read_model_kind",
+    "load_state_dict_strict",
+    "sha256_prefix",
+]
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """torch.save `obj` to `path` via a temp file + fsync + rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a training checkpoint written by `atomic_save` (weights_only, on CPU)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for truncated/garbage files
+        raise CheckpointError(
+            f"{path} is unreadable ({type(e).__name__}: truncated or not a checkpoint?); delete it and rerun"
+        ) from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a LatentSpeech checkpoint (top level is {type(state).__name__})")
+    return state
+
+
+def sha256_prefix(path: str | os.PathLike, n: int = 8) -> str:
+    """First `n` hex digits of the file's sha256 (EnCodec-style checksum in file names/cards)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:n]
+
+
+def save_model_dir(
+    out_dir: str | os.PathLike,
+    kind: str,
+    config: Any,
+    state_dict: dict[str, torch.Tensor],
+    extra: dict[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write ``config.yaml`` + ``model.safetensors`` for a release model of `kind` ('vae', 'lm', 'tts').
+
+    `extra` goes into config.yaml beside `model` (e.g. the phoneme table). `dtype` (e.g. float16)
+    casts floating tensors for storage; loading casts them back to the model's dtype.
+    """
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for k, v in state_dict.items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        tensors[k] = v.contiguous()
+    doc = {"kind": kind, "format_version": FORMAT_VERSION, "model": config_to_dict(config)}
+    doc.update(extra or {})
+    tmp_w = out / (WEIGHTS_NAME + ".tmp")
+    save_file(tensors, str(tmp_w), metadata={"format_version": FORMAT_VERSION, "kind": kind})
+    os.replace(tmp_w, out / WEIGHTS_NAME)
+    tmp_c = out / (CONFIG_NAME + ".tmp")
+    tmp_c.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None))
+    os.replace(tmp_c, out / CONFIG_NAME)
+    return out
+
+
+def _read_config_doc(model_dir: Path) -> dict[str, Any]:
+    cfg_path = model_dir / CONFIG_NAME
+    if not model_dir.is_dir():
+        raise CheckpointError(f"model directory '{model_dir}' does not exist")
+    if not cfg_path.is_file():
+        raise CheckpointError(f"'{model_dir}' is not a model directory (no {CONFIG_NAME})")
+    try:
+        doc = yaml.safe_load(cfg_path.read_text())
+    except yaml.YAMLError:
+        raise CheckpointError(f"{cfg_path} is not valid YAML; re-export the model") from None
+    if not isinstance(doc, dict) or "kind" not in doc:
+        raise CheckpointError(f"{cfg_path} has no 'kind:' line; it was not written by LatentSpeech")
+    return doc
+
+
+def read_model_kind(model_dir: str | os.PathLike) -> str:
+    """The ``kind`` recorded in a model directory's config.yaml."""
+    return str(_read_config_doc(Path(model_dir))["kind"])
+
+
+def load_model_dir(
+    model_dir: str | os.PathLike, config_cls: type[T], kind: str
+) -> tuple[T, dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a model dir → (config, state_dict, the whole config.yaml document).
+
+    Raises CheckpointError if the directory is of another kind or its weights are unreadable.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    model_dir = Path(model_dir)
+    doc = _read_config_doc(model_dir)
+    if doc["kind"] != kind:
+        raise CheckpointError(f"'{model_dir}' holds a {doc['kind']} model, but a {kind} model is needed here")
+    try:
+        config = config_from_dict(doc.get("model") or {}, config_cls, str(model_dir / CONFIG_NAME))
+    except ConfigError as e:
+        raise CheckpointError(f"{e} (model written by another version?)") from None
+    weights = model_dir / WEIGHTS_NAME
+    if not weights.is_file():
+        raise CheckpointError(f"'{model_dir}' has no {WEIGHTS_NAME}")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights} is unreadable ({e}); re-export or re-download the model") from None
+    return config, state, doc
+
+
+def load_state_dict_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """`module.load_state_dict(strict=True)`, casting dtypes, with a one-line CheckpointError on mismatch."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:3]}{' ...' if len(missing) > 3 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:3]}{' ...' if len(unexpected) > 3 else ''}")
+        raise CheckpointError(f"{source} does not match this model: {'; '.join(parts)}")
+    bad_shape = [k for k in own if own[k].shape != state[k].shape]
+    if bad_shape:
+        k = bad_shape[0]
+        raise CheckpointError(
+            f"{source} does not match this model: '{k}' has shape {tuple(state[k].shape)}, "
+            f"expected {tuple(own[k].shape)}"
+        )
+    cast = {k: v.to(own[k].dtype) if v.is_floating_point() else v for k, v in state.items()}
+    module.load_state_dict(cast, strict=True)

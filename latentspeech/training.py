@@ -1,0 +1,221 @@
+"""Shared training plumbing (training only: inference never imports this module).
+
+- `init_distributed()`: torchrun/DDP when launched by torchrun (env RANK/WORLD_SIZE), one process otherwise.
+- `seed_everything(seed)`: python, numpy and torch generators.
+- `Checkpointer`: atomic `step_00001200.pt` files, keep-last-N, newest-complete resume.
+- `StepLogger`: one log line per `log_every` steps plus TensorBoard scalars (rank 0 only).
+- `cosine_schedule(...)`: linear warm-up then cosine decay, as a LambdaLR factor.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from latentspeech.checkpoint import atomic_save, load_checkpoint
+from latentspeech.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DistInfo",
+    "init_distributed",
+    "seed_everything",
+    "Checkpointer",
+    "StepLogger",
+    "cosine_schedule",
+    "rng_state",
+    "set_rng_state",
+]
+
+
+@dataclass
+class DistInfo:
+    """Where this process stands in a (possibly one-process) job."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def init_distributed(device: str = "auto") -> DistInfo:
+    """Join the torchrun process group if launched by torchrun; else a single process.
+
+    `device`: 'auto' (cuda if available), 'cpu' or 'cuda'. Backend: nccl on GPU, gloo on CPU.
+    """
+    want_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if want_cuda:
+        torch.cuda.set_device(local_rank)
+        dev = torch.device("cuda", local_rank)
+    else:
+        dev = torch.device("cpu")
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if want_cuda else "gloo")
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """Generator states as tensors/plain containers (loadable with weights_only=True)."""
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
+        "numpy_pos": int(np.random.get_state()[2]),
+        "python": torch.tensor(random.getstate()[1], dtype=torch.int64),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
+    py = tuple(int(x) for x in state["python"].tolist())
+    random.setstate((3, py, None))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def cosine_schedule(warmup_steps: int, max_steps: int, min_ratio: float = 0.1):
+    """LambdaLR factor: linear warm-up to 1, then cosine to `min_ratio` at `max_steps`."""
+
+    def factor(step: int) -> float:
+        if warmup_steps > 0 and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+_STEP_RE = re.compile(r"^step_(\d{8})\.pt$")
+
+
+class Checkpointer:
+    """Atomic, resumable checkpoints under ``<exp_dir>/checkpoints/step_XXXXXXXX.pt``.
+
+    Only complete files are ever visible (temp + rename), the newest `keep_last` are kept, and
+    `latest()` returns the newest loadable one (an unreadable newest file is an error, never skipped
+    silently: the message says to delete it).
+    """
+
+    def __init__(self, exp_dir: str | os.PathLike, keep_last: int = 3):
+        self.dir = Path(exp_dir) / "checkpoints"
+        self.keep_last = keep_last
+
+    def path_for(self, step: int) -> Path:
+        return self.dir / f"step_{step:08d}.pt"
+
+    def list(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p for p in self.dir.iterdir() if _STEP_RE.match(p.name))
+
+    def save(self, state: dict[str, Any], step: int) -> Path:
+        path = atomic_save(state, self.path_for(step))
+        for old in self.list()[: -self.keep_last] if self.keep_last > 0 else []:
+            old.unlink(missing_ok=True)
+        return path
+
+    def latest_path(self) -> Path | None:
+        found = self.list()
+        return found[-1] if found else None
+
+    def load_latest(self) -> dict[str, Any] | None:
+        """The newest checkpoint's state, or None when there is none."""
+        path = self.latest_path()
+        if path is None:
+            return None
+        state = load_checkpoint(path)
+        if "step" not in state:
+            raise CheckpointError(f"{path} has no 'step'; it is not a training checkpoint")
+        return state
+
+
+class StepLogger:
+    """Per-`log_every` log line (`step 120/2000 loss 0.431 lr 2.9e-04 3.1 it/s`) + TensorBoard scalars."""
+
+    def __init__(self, exp_dir: str | os.PathLike | None, max_steps: int, log_every: int = 50,
+                 enabled: bool = True, tensorboard: bool = True):
+        self.max_steps = max_steps
+        self.log_every = max(1, log_every)
+        self.enabled = enabled
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self._t0 = time.perf_counter()
+        self.writer = None
+        if enabled and tensorboard and exp_dir is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(Path(exp_dir) / "tensorboard"))
+            except ImportError:
+                log.warning("tensorboard is not installed; logging to the console only")
+
+    def update(self, step: int, scalars: dict[str, float]) -> dict[str, float] | None:
+        """Accumulate scalars for `step`; every `log_every` steps log their means and return them."""
+        if not self.enabled:
+            return None
+        for k, v in scalars.items():
+            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+        self._count += 1
+        if step % self.log_every != 0:
+            return None
+        means = {k: v / self._count for k, v in self._sums.items()}
+        elapsed = time.perf_counter() - self._t0
+        rate = self._count / elapsed if elapsed > 0 else float("nan")
+        parts = " ".join(f"{k} {v:.4g}" if k != "lr" else f"lr {v:.2e}" for k, v in means.items())
+        log.info("step %d/%d %s %.2f it/s", step, self.max_steps, parts, rate)
+        if self.writer is not None:
+            for k, v in means.items():
+                self.writer.add_scalar(f"train/{k}", v, step)
+        self._sums, self._count, self._t0 = {}, 0, time.perf_counter()
+        return means
+
+    def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
+        """Log validation-style scalars once (console + TensorBoard)."""
+        if not self.enabled:
+            return
+        log.info("step %d %s %s", step, prefix, " ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(f"{prefix}/{k}", v, step)
+
+    def audio(self, tag: str, wav: torch.Tensor, step: int, sample_rate: int) -> None:
+        if self.writer is not None:
+            self.writer.add_audio(tag, wav.detach().float().cpu().reshape(-1), step, sample_rate=sample_rate)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
