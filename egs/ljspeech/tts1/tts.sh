@@ -1,0 +1,1 @@
+../../../recipes/tts1/tts.sh
