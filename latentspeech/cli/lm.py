@@ -1,9 +1,231 @@
-"""Sub-commands for the lm stage."""
+"""Sub-commands of the LM stage: `train-lm`, `export-tts`, `tts`.
+
+    latentspeech train-lm --config conf/lm.yaml --data dump/phn/train --latents dump/latents/vae/train --exp-dir exp/lm
+    latentspeech export-tts --vae exp/vae --lm exp/lm --out pretrained/default [--dtype float16]
+    latentspeech tts --text "Hello." --prompt-wav p.wav --prompt-text "..." --out out.wav [--model default]
+    latentspeech tts --text-file meta.lst --out-dir gen/          # seed-tts-eval list utt|prompt_text|prompt_wav|text
+    latentspeech tts --list-models
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from pathlib import Path
+
+from latentspeech.cli.common import add_config_args, output_path
+from latentspeech.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def _decode_defaults():
+    from latentspeech.lm.decoding import DecodeConfig  # torch-free: --help stays instant
+
+    return DecodeConfig()
+
+
+def _add_decode_args(p: argparse.ArgumentParser) -> None:
+    """Decoding flags; default None = the model's decode config (whose defaults are DecodeConfig's)."""
+    d = _decode_defaults()
+    g = p.add_argument_group("decoding (defaults: the model's decode config)")
+    g.add_argument("--steps", type=int, default=None, help=f"diffusion solver steps per frame (default {d.steps})")
+    g.add_argument("--cfg-scale", "--cfg", dest="cfg_scale", type=float, default=None,
+                   help=f"classifier-free guidance scale, 1 = off (default {d.cfg_scale})")
+    g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
+    g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None, help=f"(default {d.solver})")
+    g.add_argument("--max-seconds", type=float, default=None,
+                   help=f"length guard per text chunk (default {d.max_seconds:g})")
+    g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's sub-commands to `sub`."""
+    p = sub.add_parser("train-lm", help="train the next-frame diffusion LM on dumped phonemes + latents")
+    add_config_args(p)
+    p.add_argument("--data", required=True, help="phoneme dump dir (text, vocab.yaml), e.g. dump/phn/train")
+    p.add_argument("--latents", required=True, help="latent dump dir (latents.scp, utt2num_frames, vae.yaml)")
+    p.add_argument("--data-dir", default=None, help="kaldi data dir whose utt2spk enables cross-utterance prompts")
+    p.add_argument("--exp-dir", required=True, help="output dir (checkpoints/, tensorboard/, config.yaml)")
+    p.add_argument("--valid-data", default=None, help="phoneme dump of a validation set (with --valid-latents)")
+    p.add_argument("--valid-latents", default=None, help="latent dump of the validation set")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --exp-dir")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (under torchrun: cuda:LOCAL_RANK)")
+    p.set_defaults(func=cmd_train_lm, _parser=p)
+
+    p = sub.add_parser("export-tts", help="bundle a VAE and a trained LM into a 'tts' model dir")
+    p.add_argument("--vae", required=True, help="VAE model dir (or train-vae exp dir holding model/)")
+    p.add_argument("--lm", required=True, help="train-lm exp dir (newest checkpoint, EMA weights if any)")
+    p.add_argument("--out", required=True, help="output model dir, e.g. pretrained/default")
+    p.add_argument("--checkpoint", default=None, help="a specific LM checkpoint .pt instead of the newest")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
+                   help="storage dtype of the weights (float16 halves the size)")
+    p.add_argument("--decode-config", default=None, metavar="YAML", help="decode defaults to store (conf/decode.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model dir")
+    p.set_defaults(func=cmd_export_tts)
+
+    p = sub.add_parser("tts", help="synthesize speech in the voice of a prompt recording")
+    p.add_argument("--text", default=None, help="text to speak ('-' reads stdin)")
+    p.add_argument("--text-file", default=None, help="batch: seed-tts-eval list utt|prompt_text|prompt_wav|text")
+    p.add_argument("--prompt-wav", default=None, help="a few seconds of the target voice (any sample rate)")
+    p.add_argument("--prompt-text", default=None, help="transcript of --prompt-wav")
+    p.add_argument("--out", "-o", default=None, help="output wav ('-' writes the wav to stdout)")
+    p.add_argument("--out-dir", default=None, help="batch output dir: <out-dir>/<utt>.wav")
+    p.add_argument("--model", default="default", help="model name (see --list-models) or model dir")
+    p.add_argument("--list-models", action="store_true", help="list the named models and exit")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed → same audio)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                   help="LM compute dtype (bfloat16 is ~3x faster on CPUs with avx512-bf16)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch intra-op threads (0 = torch's default); batch-1 decoding is latency-bound: on a "
+                        "shared 2-core machine 2 threads ran 5-30x slower than 1 (benchmarks/tts_speed.py)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    _add_decode_args(p)
+    p.set_defaults(func=cmd_tts, _parser=p)
+
+
+def cmd_train_lm(args) -> int:
+    from latentspeech.config import load_config
+    from latentspeech.lm.train import LMTrainConfig, train_lm
+
+    config = load_config(args.config, LMTrainConfig, args.overrides)
+    if (args.valid_data is None) != (args.valid_latents is None):
+        args._parser.error("--valid-data and --valid-latents go together")
+    for path, what in ((args.data, "--data"), (args.latents, "--latents"), (args.valid_data, "--valid-data"),
+                       (args.valid_latents, "--valid-latents")):
+        if path is not None and not Path(path).is_dir():
+            raise InputError(f"{what} directory '{path}' does not exist")
+    train_lm(config, args.data, args.latents, args.exp_dir, data_dir=args.data_dir, resume=args.resume,
+             device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents)
+    return 0
+
+
+def _decode_config(path: str | None):
+    from latentspeech.config import load_config
+    from latentspeech.lm.decoding import DecodeConfig
+
+    return load_config(path, DecodeConfig) if path else None
+
+
+def cmd_export_tts(args) -> int:
+    from latentspeech.pretrained import export_tts
+
+    out = export_tts(args.vae, args.lm, args.out, dtype=args.dtype, decode_config=_decode_config(args.decode_config),
+                     checkpoint=args.checkpoint, force=args.force)
+    print(f"wrote {out}")
+    return 0
+
+
+def _list_models() -> int:
+    from latentspeech.pretrained import available_models
+
+    models = available_models()
+    if not models:
+        print("no named models yet; export one with `latentspeech export-tts ... --out pretrained/<name>`")
+    for name, path in models.items():
+        print(f"{name}\t{path}")
+    return 0
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available; use --device cpu")
+    return name
+
+
+def cmd_tts(args) -> int:
+    if args.list_models:
+        return _list_models()
+    from latentspeech.api import TTS
+
+    usage = args._parser.error  # conflicts and ranges are usage errors (exit 2)
+    batch = args.text_file is not None
+    if batch == (args.text is not None):
+        usage("give either --text (one utterance) or --text-file (a meta list)")
+    if batch and not args.out_dir:
+        usage("--text-file needs --out-dir (one <utt>.wav per line)")
+    if not batch and not args.out:
+        usage("--text needs --out out.wav (or --out - for stdout)")
+    options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
+               "solver": args.solver, "max_seconds": args.max_seconds}
+    if args.steps is not None and args.steps < 1:
+        usage(f"--steps must be >= 1, got {args.steps}")
+    for key in ("cfg_scale", "temperature", "max_seconds"):
+        if options[key] is not None and options[key] < 0:
+            usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
+
+    if batch:
+        from latentspeech.eval.meta import gen_wav_path, read_meta
+
+        entries = read_meta(args.text_file)
+        for e in entries:  # every file check before any compute
+            TTS.check_text(e.text, e.prompt_wav, e.prompt_text)
+    else:
+        text = sys.stdin.read() if args.text == "-" else args.text
+        TTS.check_text(text, args.prompt_wav, args.prompt_text)
+        out = None if args.out == "-" else output_path(args.out, args.force)
+        if out is not None and out.suffix.lower() not in (".wav", ".flac"):
+            raise InputError(f"--out '{args.out}': use a .wav or .flac file name")
+
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    tts = TTS.from_pretrained(args.model, device=_device(args.device), dtype=args.dtype)
+    decode = _decode_config(args.decode_config)
+    if decode is not None:
+        tts.decode_config = decode
+    options = {k: v for k, v in options.items() if v is not None}
+    tts.decode_options(**options)  # range checks before compute
+
+    if not batch:
+        result = tts.synthesize(text, args.prompt_wav, args.prompt_text, seed=args.seed, **options)
+        _write(result, out)
+        where = "stdout" if out is None else str(out)
+        print(f"wrote {where} ({result.seconds:.1f} s, RTF {result.timings['rtf']:.2f})",
+              file=sys.stderr if out is None else sys.stdout)
+        return 0
+
+    from tqdm import tqdm
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [e for e in entries if args.force or not gen_wav_path(out_dir, e.utt).exists()]
+    if len(todo) < len(entries):
+        log.info("skipping %d utterances already in %s (--force redoes them)", len(entries) - len(todo), out_dir)
+    total_audio = total_time = 0.0
+    quiet = args.quiet or not sys.stderr.isatty()
+    for e in tqdm(todo, desc="tts", unit="utt", disable=quiet):
+        try:
+            result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, seed=args.seed, **options)
+        except InputError as err:
+            raise InputError(f"{e.utt}: {err}") from None
+        _write(result, gen_wav_path(out_dir, e.utt))
+        total_audio += result.seconds
+        total_time += result.timings["total_s"]
+    rtf = total_time / total_audio if total_audio else 0.0
+    print(f"wrote {len(todo)} files to {out_dir} ({total_audio:.1f} s, RTF {rtf:.2f})")
+    return 0
+
+
+def _write(result, path: Path | None) -> None:
+    from latentspeech.audio import save_audio
+
+    if path is not None:
+        save_audio(path, result.wav, result.sample_rate)
+        return
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, result.wav, result.sample_rate, format="WAV", subtype="PCM_16")
+    sys.stdout.buffer.write(buf.getvalue())
+    sys.stdout.flush()
+

@@ -1,0 +1,376 @@
+"""Python API: zero-shot TTS from a "tts" model dir (σ-VAE + LM + phoneme table + decode defaults).
+
+    tts = TTS.from_pretrained("default")            # or a model dir such as "pretrained/synth"
+    out = tts.synthesize("Text to say.", prompt_wav="p.wav", prompt_text="What p.wav says.", seed=0)
+    out.wav, out.sample_rate, out.timings           # float32 [T]; rtf, first_audio_s, frames, ...
+    tts.synthesize_to_file("out.wav", "Text to say.", prompt_wav="p.wav", prompt_text="...")
+    for chunk in tts.stream("Text to say.", prompt_wav="p.wav", prompt_text="..."): ...
+
+Decoding defaults live in `DecodeConfig` (lm/generate.py), stored in the model dir; `None` arguments take them.
+Arguments are checked before any compute. Inference imports no training code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from latentspeech.checkpoint import load_model_dir, load_state_dict_strict, save_model_dir, sha256_prefix
+from latentspeech.config import config_from_dict, config_to_dict
+from latentspeech.errors import CheckpointError, ConfigError, InputError
+from latentspeech.lm.decoding import DecodeConfig
+from latentspeech.lm.generate import Generator
+from latentspeech.lm.model import LatentLM, LMConfig
+from latentspeech.vae.model import SigmaVAE, VAEConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TTS", "TTSModelConfig", "SynthesisResult", "DecodeConfig"]
+
+DECODE_CONTEXT_FRAMES = 8   # prompt frames decoded before the generated ones (smooth start), then cut off
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:—])\s+")
+
+
+@dataclass
+class TTSModelConfig:
+    """What a "tts" model dir's config.yaml holds under `model:`."""
+
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    lm: LMConfig = field(default_factory=LMConfig)
+
+
+@dataclass
+class SynthesisResult:
+    wav: np.ndarray                    # float32 [T] in [-1, 1]
+    sample_rate: int
+    timings: dict[str, Any] = field(default_factory=dict)   # rtf, first_audio_s, total_s, audio_s, frames, ...
+
+    @property
+    def seconds(self) -> float:
+        return len(self.wav) / self.sample_rate
+
+
+@dataclass
+class _Prepared:
+    prompt_frames: torch.Tensor        # [N_p, D] normalised latents
+    prompt_ids: list[int]
+    chunks: list[list[int]]            # phoneme ids of each text chunk
+
+
+def _one_line(text: str, n: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+class TTS:
+    """σ-VAE + LatentLM + phoneme front end. Build with `from_pretrained`; see the module docstring."""
+
+    def __init__(self, vae: SigmaVAE, lm: LatentLM, vocab: Any, decode_config: DecodeConfig | None = None,
+                 language: str = "en-us"):
+        self.vae = vae.eval()
+        self.lm = lm.eval()
+        self.vocab = vocab
+        self.decode_config = decode_config or DecodeConfig()
+        self.language = language
+        self._phonemizer = None
+        if vae.latent_dim != lm.config.latent_dim:
+            raise CheckpointError(f"VAE latent_dim {vae.latent_dim} != LM latent_dim {lm.config.latent_dim}")
+
+    # --- loading / saving --------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, name_or_dir: str | os.PathLike = "default", device: str | torch.device = "cpu",
+                        dtype: str | torch.dtype | None = None) -> "TTS":
+        """Load a "tts" model dir ("default" → pretrained/default/, else a directory).
+
+        `dtype` (e.g. "bfloat16", ~3× faster on CPUs with avx512-bf16) applies to the LM; the VAE stays fp32.
+        """
+        from latentspeech.pretrained import resolve_model, verify_checksum
+        from latentspeech.text.vocab import PhonemeVocab
+
+        model_dir = resolve_model(name_or_dir)
+        verify_checksum(model_dir)
+        config, state, doc = load_model_dir(model_dir, TTSModelConfig, "tts")
+        vae, lm = SigmaVAE(config.vae), LatentLM(config.lm)
+        load_state_dict_strict(vae, {k[4:]: v for k, v in state.items() if k.startswith("vae.")}, str(model_dir))
+        load_state_dict_strict(lm, {k[3:]: v for k, v in state.items() if k.startswith("lm.")}, str(model_dir))
+        try:
+            decode = config_from_dict(doc.get("decode") or {}, DecodeConfig, f"{model_dir}/config.yaml: decode")
+        except ConfigError as e:
+            raise CheckpointError(str(e)) from None
+        vocab = PhonemeVocab.from_dict(doc["vocab"]) if "vocab" in doc else PhonemeVocab.default()
+        lm = lm.to(device=device, dtype=_dtype(dtype))
+        return cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"))
+
+    def save_pretrained(self, out_dir: str | os.PathLike, dtype: str | torch.dtype | None = None,
+                        card: str | None = None) -> Path:
+        """Write a "tts" model dir (config.yaml with vocab + decode defaults, model.safetensors, README.md)."""
+        state = {f"vae.{k}": v for k, v in self.vae.state_dict().items()}
+        state.update({f"lm.{k}": v for k, v in self.lm.state_dict().items()})
+        config = TTSModelConfig(vae=self.vae.config, lm=self.lm.config)
+        extra = {"vocab": self.vocab.to_dict(), "decode": config_to_dict(self.decode_config),
+                 "language": self.language, "frame_rate": self.vae.frame_rate}
+        out = save_model_dir(out_dir, "tts", config, state, extra=extra, dtype=_dtype(dtype))
+        # checksum of the weights, checked by pretrained.verify_checksum before loading
+        import yaml
+
+        cfg = out / "config.yaml"
+        doc = yaml.safe_load(cfg.read_text())
+        doc["weights_sha256"] = sha256_prefix(out / "model.safetensors")
+        tmp = cfg.with_name("config.yaml.tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None))
+        os.replace(tmp, cfg)
+        if card is not None:
+            (out / "README.md").write_text(card)
+        return out
+
+    @property
+    def sample_rate(self) -> int:
+        return self.vae.sample_rate
+
+    @property
+    def device(self) -> torch.device:
+        return self.lm.frame_proj.weight.device
+
+    @property
+    def phonemizer(self):
+        if self._phonemizer is None:
+            from latentspeech.text.phonemize import Phonemizer
+
+            self._phonemizer = Phonemizer(self.language)
+        return self._phonemizer
+
+    # --- argument checks and front end ---------------------------------------------------------------
+    def decode_options(self, **overrides: Any) -> DecodeConfig:
+        """The model's DecodeConfig with the non-None `overrides` applied (InputError on bad values)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - {f.name for f in dataclasses.fields(DecodeConfig)}
+        if unknown:
+            raise InputError(f"unknown decode option(s) {sorted(unknown)}")
+        try:
+            return dataclasses.replace(self.decode_config, **given)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+
+    @staticmethod
+    def check_text(text: str | None, prompt_wav: Any, prompt_text: str | None) -> None:
+        """Cheap checks before any compute: text, prompt presence, prompt transcript."""
+        if text is None or not str(text).strip():
+            raise InputError("text is empty; give a sentence to speak")
+        if not any(ch.isalnum() for ch in text):
+            raise InputError(f"text '{_one_line(text)}' has nothing to speak (only punctuation or symbols); give words")
+        if prompt_wav is None:
+            raise InputError("no prompt audio; pass --prompt-wav ref.wav (prompt_wav=), a few seconds of the voice")
+        if prompt_text is None or not str(prompt_text).strip():
+            raise InputError("the prompt's transcript is missing; pass --prompt-text \"what the prompt wav says\" "
+                             "(prompt_text= in Python)")
+        if isinstance(prompt_wav, (str, os.PathLike)) and not Path(prompt_wav).is_file():
+            raise InputError(f"prompt wav '{prompt_wav}' does not exist; check the path")
+
+    def load_prompt(self, prompt_wav: str | os.PathLike | tuple[np.ndarray, int],
+                    min_seconds: float | None = None) -> np.ndarray:
+        """Prompt audio → float32 [T] at the model's rate: resampled, silence-trimmed, loudness-normalised."""
+        from latentspeech.audio import is_silent, load_audio, loudness_normalize, resample, trim_silence
+
+        min_seconds = self.decode_config.min_prompt_seconds if min_seconds is None else min_seconds
+        if isinstance(prompt_wav, tuple):
+            wav, sr = np.asarray(prompt_wav[0], dtype=np.float32), int(prompt_wav[1])
+            name = "prompt audio"
+        else:
+            wav, sr = load_audio(prompt_wav)
+            name = f"prompt wav '{prompt_wav}'"
+        if sr != self.sample_rate:
+            log.info("%s is %d Hz; resampling to %d Hz", name, sr, self.sample_rate)
+            wav = resample(wav, sr, self.sample_rate)
+        if is_silent(wav):
+            raise InputError(f"{name} is silent (RMS below -60 dBFS); give a recording of the voice")
+        wav = trim_silence(wav, self.sample_rate)
+        seconds = len(wav) / self.sample_rate
+        if seconds < min_seconds:
+            raise InputError(f"{name} is {seconds:.2f} s long after trimming silence; need at least "
+                             f"{min_seconds:.1f} s of speech")
+        return loudness_normalize(wav, self.sample_rate)
+
+    def _phoneme_ids(self, texts: list[str]) -> list[list[int]]:
+        from latentspeech.text.phonemize import PUNCTUATION
+
+        out = []
+        for text, phonemes in zip(texts, self.phonemizer(texts)):
+            if not phonemes.strip(PUNCTUATION + " "):
+                raise InputError(f"text '{_one_line(text)}' has nothing to speak (only punctuation or symbols); "
+                                 "give words")
+            out.append(self.vocab.encode(phonemes))
+        return out
+
+    def split_text(self, text: str, max_phonemes: int) -> list[list[int]]:
+        """Phoneme ids of `text`, split at sentence (then clause, then word) boundaries into ≤ max_phonemes chunks."""
+        [ids] = self._phoneme_ids([text])
+        if len(ids) <= max_phonemes:
+            return [ids]
+        pieces = [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+        pieces = [c for s in pieces for c in (_CLAUSE_END.split(s) if len(s) > max_phonemes else [s])]
+        fine: list[str] = []
+        for p in pieces:  # a clause still too long (by characters ≈ phonemes) → word groups
+            words = p.split()
+            while words:
+                take, n = [], 0
+                while words and (not take or n + len(words[0]) + 1 <= max_phonemes // 1.5):
+                    n += len(words[0]) + 1
+                    take.append(words.pop(0))
+                fine.append(" ".join(take))
+        speakable = [p for p in fine if any(ch.isalnum() for ch in p)]
+        sep = self.vocab.encode(" ")[:1]
+        chunks: list[list[int]] = []
+        for ids in self._phoneme_ids(speakable):  # greedy merge back up to the limit
+            if chunks and len(chunks[-1]) + len(sep) + len(ids) <= max_phonemes:
+                chunks[-1] = chunks[-1] + sep + ids
+            else:
+                chunks.append(ids)
+        log.info("text of %d phonemes split into %d chunks", sum(map(len, chunks)), len(chunks))
+        return chunks
+
+    def prepare(self, text: str, prompt_wav: Any, prompt_text: str | None,
+                config: DecodeConfig | None = None) -> _Prepared:
+        """All checks and the front end: text → phoneme chunks, prompt → normalised latent frames."""
+        config = config or self.decode_config
+        self.check_text(text, prompt_wav, prompt_text)
+        wav = self.load_prompt(prompt_wav, config.min_prompt_seconds)
+        [prompt_ids] = self._phoneme_ids([prompt_text])
+        chunks = self.split_text(text, config.max_chunk_phonemes)
+        hop = self.vae.hop_length
+        wav = wav[: len(wav) // hop * hop]  # whole frames only: a zero-padded last frame would be "silence"
+        with torch.inference_mode():
+            x = torch.from_numpy(wav).to(self.device).view(1, 1, -1)
+            frames = self.vae.encode(x, normalize=True)[0].float()  # [N_p, D]
+        return _Prepared(prompt_frames=frames, prompt_ids=prompt_ids, chunks=chunks)
+
+    # --- synthesis ---------------------------------------------------------------------------------
+    def _decode(self, prompt_frames: torch.Tensor, frames: torch.Tensor) -> np.ndarray:
+        """Generated frames [N, D] → wav [N·hop], decoded after a few prompt frames for a smooth start."""
+        ctx = prompt_frames[-DECODE_CONTEXT_FRAMES:]
+        with torch.inference_mode():
+            z = torch.cat([ctx, frames.to(ctx.device)], 0).unsqueeze(0)
+            wav = self.vae.decode(z.float(), denormalize=True)[0, 0]
+        return wav[ctx.shape[0] * self.vae.hop_length:].float().cpu().numpy()
+
+    def synthesize(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
+                   steps: int | None = None, cfg_scale: float | None = None, temperature: float | None = None,
+                   seed: int | None = None, **options: Any) -> SynthesisResult:
+        """Speak `text` in the voice of `prompt_wav` (a path or (wav, sr)) whose transcript is `prompt_text`.
+
+        `steps`, `cfg_scale`, `temperature` and other DecodeConfig fields in `options` default to the model's
+        decode config. Same seed → same audio. Long text is split at sentence boundaries and cross-faded.
+        """
+        config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
+        t_start = time.perf_counter()
+        prep = self.prepare(text, prompt_wav, prompt_text, config)
+        gen = Generator(self.lm, config, self.vae.frame_rate)
+        sep = self.vocab.encode(" ")[:1]
+        pieces, first_audio, stopped = [], None, True
+        totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0}
+        for k, ids in enumerate(prep.chunks):
+            phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
+            out = gen.generate(phonemes, prep.prompt_frames, len(ids),
+                               seed=None if seed is None else seed + 1000 * k)
+            t0 = time.perf_counter()
+            pieces.append(self._decode(prep.prompt_frames, out.frames))
+            totals["vae_s"] += time.perf_counter() - t0
+            for key in ("prefill_s", "transformer_s", "head_s", "frames"):
+                totals[key] += out.timings.get(key, 0)
+            stopped = stopped and out.stopped
+            if first_audio is None:
+                first_audio = time.perf_counter() - t_start
+        wav = _crossfade(pieces, int(config.crossfade_seconds * self.sample_rate))
+        peak = float(np.abs(wav).max()) if len(wav) else 0.0
+        if peak > 0.999:  # never hand back clipping audio (an undertrained model can overshoot)
+            log.info("output peak %.2f: scaled down to 0.99", peak)
+            wav = wav * (0.99 / peak)
+        total = time.perf_counter() - t_start
+        audio_s = len(wav) / self.sample_rate
+        timings = {"total_s": total, "audio_s": audio_s, "rtf": total / audio_s if audio_s > 0 else math.inf,
+                   "first_audio_s": first_audio, "steps": config.steps, "chunks": len(prep.chunks),
+                   "stopped": stopped, **totals}
+        return SynthesisResult(wav=wav, sample_rate=self.sample_rate, timings=timings)
+
+    def synthesize_to_file(self, path: str | os.PathLike, text: str, prompt_wav: Any = None,
+                           prompt_text: str | None = None, **kwargs: Any) -> SynthesisResult:
+        """`synthesize` and write the wav (or flac) to `path`."""
+        from latentspeech.audio import save_audio
+
+        result = self.synthesize(text, prompt_wav, prompt_text, **kwargs)
+        save_audio(path, result.wav, result.sample_rate)
+        return result
+
+    def stream(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
+               steps: int | None = None, cfg_scale: float | None = None, temperature: float | None = None,
+               seed: int | None = None, **options: Any) -> Iterator[np.ndarray]:
+        """Yield float32 audio chunks as frames are generated (every `stream_chunk_frames` frames).
+
+        Each chunk is decoded with up to 8 earlier frames as left context and `stream_lookahead_frames` later
+        frames as right context (held back until generated), so chunks join without clicks; a causal VAE
+        (`causal: true`) is exact with lookahead 0. The chunks concatenate to the length of `synthesize`.
+        """
+        config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
+        prep = self.prepare(text, prompt_wav, prompt_text, config)
+        gen = Generator(self.lm, config, self.vae.frame_rate)
+        sep = self.vocab.encode(" ")[:1]
+        ahead = config.stream_lookahead_frames
+        for k, ids in enumerate(prep.chunks):
+            phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
+            frames = list(prep.prompt_frames[-DECODE_CONTEXT_FRAMES:])
+            done = len(frames)  # frames [0, done) have been emitted (the prompt context never is)
+            for frame in gen.stream(phonemes, prep.prompt_frames, len(ids),
+                                    seed=None if seed is None else seed + 1000 * k):
+                frames.append(frame)
+                ready = len(frames) - ahead
+                if ready - done >= config.stream_chunk_frames:
+                    yield self._stream_piece(frames, done, ready)
+                    done = ready
+            if len(frames) > done:
+                yield self._stream_piece(frames, done, len(frames))
+
+    def _stream_piece(self, frames: list[torch.Tensor], start: int, end: int) -> np.ndarray:
+        """Audio of frames [start, end), decoded with left context and whatever right context exists."""
+        hop = self.vae.hop_length
+        lo = max(0, start - DECODE_CONTEXT_FRAMES)
+        with torch.inference_mode():
+            z = torch.stack(frames[lo:]).unsqueeze(0).float()
+            wav = self.vae.decode(z, denormalize=True)[0, 0]
+        return wav[(start - lo) * hop : (end - lo) * hop].float().cpu().numpy()
+
+
+def _dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+             "float16": torch.float16, "fp16": torch.float16}
+    if dtype not in table:
+        raise InputError(f"unknown dtype '{dtype}'; use one of {', '.join(table)}")
+    return table[dtype]
+
+
+def _crossfade(pieces: list[np.ndarray], overlap: int) -> np.ndarray:
+    """Join audio pieces with an equal-power cross-fade of `overlap` samples."""
+    pieces = [p for p in pieces if len(p)]
+    if not pieces:
+        return np.zeros(0, dtype=np.float32)
+    out = pieces[0]
+    for p in pieces[1:]:
+        n = min(overlap, len(out), len(p))
+        if n == 0:
+            out = np.concatenate([out, p])
+            continue
+        t = np.linspace(0.0, 0.5 * np.pi, n, dtype=np.float32)
+        mixed = out[-n:] * np.cos(t) + p[:n] * np.sin(t)
+        out = np.concatenate([out[:-n], mixed, p[n:]])
+    return out.astype(np.float32)

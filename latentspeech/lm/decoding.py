@@ -1,0 +1,37 @@
+"""`DecodeConfig`: the one home of decoding defaults (no torch import, so `latentspeech --help` stays instant).
+
+The API's `None` arguments, the CLI's decode flags, `conf/decode.yaml` and a model dir's `decode:` section all
+read these fields (pocket-tts' default_parameters pattern).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DecodeConfig"]
+
+
+@dataclass
+class DecodeConfig:
+    steps: int = 10                         # diffusion-head solver steps per frame
+    cfg_scale: float = 1.5                  # classifier-free guidance on the text; 1.0 = off (half the head cost)
+    temperature: float = 1.0                # scales the head's initial noise
+    solver: str = "dpm++2m"                 # dpm++2m | ddim | ddpm
+    stop_threshold: float = 0.5             # P(end of speech) that ends generation
+    max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
+    max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
+    max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
+    crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
+    min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
+    stream_chunk_frames: int = 4            # frames per audio chunk in TTS.stream()
+    stream_lookahead_frames: int = 2        # right context held back per chunk (0 is exact for a causal VAE)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0.0 < self.stop_threshold <= 1.0:
+            raise ValueError(f"stop_threshold must be in (0, 1], got {self.stop_threshold}")
+        if self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")

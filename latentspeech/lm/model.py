@@ -1,0 +1,194 @@
+"""LatentLM for TTS: a causal transformer over [phonemes] [BOS] [prompt frames] [frames ...] whose hidden
+state h_t conditions a diffusion head that samples the next continuous latent frame (LatentLM, Sun et al.
+2024, arXiv 2412.08635), plus a binary end-of-speech classifier on h_t.
+
+Shape letters: B batch, P phonemes, N latent frames (prompt + target), D latent_dim, C d_model.
+Position j of the audio stream (j = 0 is BOS, j ≥ 1 is frame j − 1) yields `hidden[:, j]`, which predicts
+frame j; `hidden[:, N]` (after the last frame) is where the stop classifier should fire.
+
+Classifier-free guidance drops the TEXT: with probability `cfg_dropout` every phoneme embedding of an
+example is replaced by one learned `null_text` vector (same length, so conditional and unconditional
+streams share positions and batch together at inference). Prompt frames (the voice) are never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from latentspeech.lm.head import DiffusionHead
+from latentspeech.lm.layers import Block, KVCache, RMSNorm, RotaryEmbedding
+from latentspeech.lm.schedule import CosineSchedule, diffusion_loss
+
+__all__ = ["LMConfig", "LMOutput", "LatentLM"]
+
+
+@dataclass
+class LMConfig:
+    vocab_size: int = 256                       # phoneme table size (train-lm sets it from the dump's vocab)
+    latent_dim: int = 32                        # D of the σ-VAE (train-lm checks it against the latent dump)
+    d_model: int = 384
+    n_layer: int = 8
+    n_head: int = 6
+    ffn_hidden: int = 0                         # SwiGLU width; 0 = 8/3·d_model rounded up to 64 (LLaMA)
+    rope_theta: float = 10_000.0
+    head_width: int = 512                       # diffusion head (MAR SimpleMLPAdaLN)
+    head_depth: int = 3
+    prediction: Literal["v", "eps"] = "v"
+    n_train_steps: int = 1000                   # discrete diffusion times in training
+    diffusion_batch_mul: int = 4                # noise draws per target frame per step (MAR)
+    cfg_dropout: float = 0.1                    # P(text replaced by null_text) per training example
+    stop_pos_weight: float = 10.0               # BCE pos_weight: one positive per utterance vs N negatives
+    stop_loss_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
+            raise ValueError(f"d_model {self.d_model} must split into n_head {self.n_head} heads of even size")
+        if self.prediction not in ("v", "eps"):
+            raise ValueError(f"prediction must be 'v' or 'eps', not {self.prediction!r}")
+
+    @property
+    def ffn_dim(self) -> int:
+        return self.ffn_hidden or 64 * math.ceil(8 * self.d_model / 3 / 64)
+
+
+@dataclass
+class LMOutput:
+    hidden: Tensor        # [B, N + 1, C] final-norm states; hidden[:, j] predicts frame j
+    stop_logits: Tensor   # [B, N + 1] end-of-speech logits
+
+
+class LatentLM(nn.Module):
+    """Decoder-only transformer + diffusion head + stop classifier; see the module docstring."""
+
+    def __init__(self, config: LMConfig):
+        super().__init__()
+        self.config = config
+        c = config.d_model
+        self.tok_emb = nn.Embedding(config.vocab_size, c)
+        self.null_text = nn.Parameter(torch.zeros(c))
+        self.bos = nn.Parameter(torch.zeros(c))
+        self.frame_proj = nn.Linear(config.latent_dim, c)
+        rope = RotaryEmbedding(c // config.n_head, config.rope_theta)
+        self.blocks = nn.ModuleList(Block(c, config.n_head, config.ffn_dim, rope) for _ in range(config.n_layer))
+        self.norm = RMSNorm(c)
+        self.stop_head = nn.Linear(c, 1)
+        self.head = DiffusionHead(config.latent_dim, c, config.head_width, config.head_depth)
+        self.schedule = CosineSchedule(config.n_train_steps)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """N(0, 0.02) for the transformer, residual outputs scaled by 1/sqrt(2·n_layer) (GPT-2)."""
+        for name, p in self.named_parameters():
+            if name.startswith("head."):
+                continue  # DiffusionHead has its own (zero adaLN) init
+            if p.dim() >= 2 or name in ("null_text", "bos"):
+                std = 0.02 / math.sqrt(2 * self.config.n_layer) if name.endswith(("proj.weight", "w2.weight")) \
+                    and name.startswith("blocks.") else 0.02
+                nn.init.normal_(p, std=std)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
+
+    def num_parameters(self) -> dict[str, int]:
+        """Parameter counts: transformer (incl. embeddings, stop), head, total."""
+        head = sum(p.numel() for p in self.head.parameters())
+        total = sum(p.numel() for p in self.parameters())
+        return {"transformer": total - head, "head": head, "total": total}
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.frame_proj.weight.dtype
+
+    # --- embedding ---------------------------------------------------------------------------------
+    def embed_text(self, phonemes: Tensor, drop_text: Tensor | None = None) -> Tensor:
+        """phoneme ids [B, P] → [B, P, C]; rows with drop_text[b] get null_text everywhere (CFG)."""
+        x = self.tok_emb(phonemes)
+        if drop_text is not None:
+            x = torch.where(drop_text.view(-1, 1, 1), self.null_text.to(x.dtype), x)
+        return x
+
+    def _run(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache, i)
+        if cache is not None:
+            cache.advance(x.shape[1])
+        return self.norm(x)
+
+    # --- teacher-forced forward --------------------------------------------------------------------
+    def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
+                drop_text: Tensor | None = None) -> LMOutput:
+        """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded)."""
+        b, p = phonemes.shape
+        n = frames.shape[1]
+        c = self.config.d_model
+        dev = phonemes.device
+        text = self.embed_text(phonemes, drop_text)  # [B, P, C]
+        text = text * (torch.arange(p, device=dev)[None] < phoneme_lens[:, None]).unsqueeze(-1).to(text.dtype)
+        audio = torch.cat([self.bos.to(text.dtype).expand(b, 1, c), self.frame_proj(frames.to(self.dtype))], 1)
+        j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
+        audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
+        length = int((phoneme_lens + frame_lens).max()) + 1
+        pos = (phoneme_lens[:, None] + j).clamp(max=length - 1)  # [B, N + 1] sequence index of audio j
+        # each example: its phonemes at 0 .. P_b − 1, then BOS and frames right after (no inner padding)
+        x = text.new_zeros(b, length, c)
+        x[:, : min(p, length)] = text[:, :length]
+        x = x.scatter_add(1, pos.unsqueeze(-1).expand(-1, -1, c), audio.to(x.dtype))
+        h = self._run(x)  # [B, L, C]
+        hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
+        return LMOutput(hidden=hidden, stop_logits=self.stop_head(hidden).squeeze(-1))
+
+    def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
+             prompt_lens: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
+
+        Prompt frames and padding get no loss. CFG text dropout is applied here in training mode.
+        Returns {'loss', 'diffusion', 'stop'}.
+        """
+        cfg = self.config
+        b, n = frames.shape[:2]
+        drop = None
+        if self.training and cfg.cfg_dropout > 0:
+            drop = torch.rand(b, device=frames.device, generator=generator) < cfg.cfg_dropout
+        out = self(phonemes, phoneme_lens, frames, frame_lens, drop)
+        j = torch.arange(n + 1, device=frames.device)[None]
+        target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
+        diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,
+                              cfg.diffusion_batch_mul, generator)
+        stop_valid = (j >= prompt_lens[:, None]) & (j <= frame_lens[:, None])  # [B, N + 1]
+        labels = (j == frame_lens[:, None]).float().expand(b, -1)
+        stop = F.binary_cross_entropy_with_logits(
+            out.stop_logits.float()[stop_valid], labels[stop_valid],
+            pos_weight=torch.tensor(cfg.stop_pos_weight, device=frames.device))
+        return {"loss": diff + cfg.stop_loss_weight * stop, "diffusion": diff.detach(), "stop": stop.detach()}
+
+    # --- incremental decoding ----------------------------------------------------------------------
+    def new_cache(self, batch: int, max_len: int, device: torch.device | str = "cpu") -> KVCache:
+        """An empty fp32 KV cache for `batch` streams of up to `max_len` positions (grows if exceeded)."""
+        c = self.config
+        return KVCache(c.n_layer, batch, c.n_head, c.d_model // c.n_head, max_len, device)
+
+    def prefill(self, phonemes: Tensor, prompt_frames: Tensor, cache: KVCache,
+                drop_text: Tensor | None = None) -> Tensor:
+        """Run [phonemes] [BOS] [prompt frames] into an empty cache; → last state [B, C] (predicts the next frame).
+
+        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0).
+        """
+        b = phonemes.shape[0]
+        text = self.embed_text(phonemes, drop_text)
+        bos = self.bos.to(text.dtype).expand(b, 1, -1)
+        x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
+        return self._run(x, cache)[:, -1]
+
+    def step(self, frame: Tensor, cache: KVCache) -> Tensor:
+        """Feed one frame [B, D] after the cached positions → next state [B, C]."""
+        x = self.frame_proj(frame.to(self.dtype)).unsqueeze(1)  # [B, 1, C]
+        return self._run(x, cache)[:, -1]
+
+    def stop_prob(self, hidden: Tensor) -> Tensor:
+        """P(end of speech) from states [..., C] → [...]."""
+        return torch.sigmoid(self.stop_head(hidden).float().squeeze(-1))

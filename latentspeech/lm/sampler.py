@@ -1,0 +1,139 @@
+"""Samplers for the diffusion head: `sampler.sample(denoise, noise) → x0`.
+
+`denoise(x_t [M, D], t [M]) → model output [M, D]` is any callable (the head bound to its condition, a CFG
+wrapper, an oracle in tests); the samplers know no LM. Every sampler calls `denoise` exactly `steps`
+times on a log-SNR-uniform grid from t = 1 (noise) to t = 0 (data).
+
+- `DPMSolverPP`: DPM-Solver++(2M), deterministic multistep data-prediction solver (Lu et al. 2022),
+  first order on the last step (their `lower_order_final` for < 15 steps).
+- `DDIM`: η = 0 deterministic (Song et al. 2021); η = 1 with many steps is ancestral DDPM sampling, the reference.
+- `CFGDenoiser`: classifier-free guidance uncond + s·(cond − uncond), cond and uncond in ONE head call (MAR).
+Temperature scales the initial noise (callers draw `noise = temperature · N(0, I)`).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from latentspeech.lm.schedule import CosineSchedule, Prediction
+
+__all__ = ["Denoiser", "DPMSolverPP", "DDIM", "CFGDenoiser", "make_sampler", "SOLVERS"]
+
+Denoiser = Callable[[Tensor, Tensor], Tensor]
+SOLVERS = ("dpm++2m", "ddim", "ddpm")
+
+
+class _Sampler:
+    def __init__(self, schedule: CosineSchedule, steps: int = 10, prediction: Prediction = "v"):
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        self.schedule = schedule
+        self.steps = steps
+        self.prediction = prediction
+
+    def timesteps(self, device: torch.device | str = "cpu") -> Tensor:
+        """steps + 1 times from 1 down to 0, uniform in log-SNR λ (DPM-Solver's choice for few steps)."""
+        lam = torch.linspace(self.schedule.log_snr(torch.tensor(1.0)).item(),
+                             self.schedule.log_snr(torch.tensor(0.0)).item(), self.steps + 1)
+        t = self.schedule.t_from_log_snr(lam)
+        t[0], t[-1] = 1.0, 0.0  # exact ends despite float round-off
+        return t.to(device)
+
+    def _x0(self, denoise: Denoiser, x: Tensor, t: Tensor) -> Tensor:
+        tv = t.expand(x.shape[0])
+        return self.schedule.predict_x0(x, tv, denoise(x, tv).float(), self.prediction)
+
+
+class DPMSolverPP(_Sampler):
+    """DPM-Solver++(2M): x_s = (σ_s/σ_t)·x_t − α_s·(e^{−h} − 1)·D, D a 2-step extrapolation of x0 estimates."""
+
+    def __init__(self, schedule: CosineSchedule, steps: int = 10, prediction: Prediction = "v", order: int = 2):
+        super().__init__(schedule, steps, prediction)
+        self.order = order
+
+    @torch.no_grad()
+    def sample(self, denoise: Denoiser, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """noise [M, D] (at t = 1) → sample [M, D]; deterministic (`generator` unused)."""
+        ts = self.timesteps(noise.device)
+        lam = self.schedule.log_snr(ts)
+        alpha, sigma = self.schedule.alpha_sigma(ts)
+        x = noise.float()
+        prev_x0, prev_h = None, None
+        for i in range(self.steps):
+            x0 = self._x0(denoise, x, ts[i])
+            h = lam[i + 1] - lam[i]
+            last = i == self.steps - 1 and self.steps < 15
+            if prev_x0 is None or self.order == 1 or last:
+                d = x0
+            else:
+                r = prev_h / h
+                d = (1.0 + 0.5 / r) * x0 - (0.5 / r) * prev_x0
+            x = (sigma[i + 1] / sigma[i]) * x - alpha[i + 1] * torch.expm1(-h) * d
+            prev_x0, prev_h = x0, h
+        return x
+
+
+class DDIM(_Sampler):
+    """DDIM with stochasticity η: η = 0 deterministic, η = 1 ancestral (DDPM) sampling."""
+
+    def __init__(self, schedule: CosineSchedule, steps: int = 10, prediction: Prediction = "v", eta: float = 0.0):
+        super().__init__(schedule, steps, prediction)
+        self.eta = eta
+
+    @torch.no_grad()
+    def sample(self, denoise: Denoiser, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """noise [M, D] → sample [M, D]; η > 0 draws fresh noise from `generator` each step."""
+        ts = self.timesteps(noise.device)
+        alpha, sigma = self.schedule.alpha_sigma(ts)
+        x = noise.float()
+        for i in range(self.steps):
+            x0 = self._x0(denoise, x, ts[i])
+            eps = (x - alpha[i] * x0) / sigma[i]
+            a_s, s_s = alpha[i + 1], sigma[i + 1]
+            c = x.new_zeros(())
+            if self.eta > 0:  # DDIM's σ(η) = η·(σ_s/σ_t)·sqrt(1 − α_t²/α_s²): η = 1 is the DDPM posterior
+                ratio = 1.0 - (alpha[i] / a_s) ** 2
+                c = self.eta * (s_s / sigma[i]) * ratio.clamp(min=0).sqrt()
+            x = a_s * x0 + (s_s**2 - c**2).clamp(min=0).sqrt() * eps
+            if self.eta > 0 and i < self.steps - 1:
+                x = x + c * torch.randn(x.shape, device=x.device, generator=generator)
+        return x
+
+
+class CFGDenoiser:
+    """Classifier-free guidance: one head call on [cond; uncond], output uncond + scale·(cond − uncond).
+
+    `head(x_t, t, cond)`; `cond`, `uncond` [M, C]. With scale 1 (or no uncond) only the conditional
+    half is run, which is exactly the unguided path.
+    """
+
+    def __init__(self, head: Callable[[Tensor, Tensor, Tensor], Tensor], cond: Tensor,
+                 uncond: Tensor | None = None, scale: float = 1.0):
+        self.head, self.cond, self.uncond, self.scale = head, cond, uncond, scale
+        self.calls = 0
+
+    @property
+    def guided(self) -> bool:
+        return self.uncond is not None and self.scale != 1.0
+
+    def __call__(self, x_t: Tensor, t: Tensor) -> Tensor:
+        self.calls += 1
+        if not self.guided:
+            return self.head(x_t, t, self.cond)
+        out = self.head(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([self.cond, self.uncond]))
+        cond, uncond = out.chunk(2)
+        return uncond + self.scale * (cond - uncond)
+
+
+def make_sampler(name: str, schedule: CosineSchedule, steps: int, prediction: Prediction = "v"):
+    """'dpm++2m' (default), 'ddim' (η = 0) or 'ddpm' (ancestral, η = 1)."""
+    if name == "dpm++2m":
+        return DPMSolverPP(schedule, steps, prediction)
+    if name == "ddim":
+        return DDIM(schedule, steps, prediction, eta=0.0)
+    if name == "ddpm":
+        return DDIM(schedule, steps, prediction, eta=1.0)
+    raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")

@@ -1,0 +1,248 @@
+"""LM training (training only): `latentspeech train-lm --config conf/lm.yaml --data dump/phn/train
+--latents dump/latents/<tag>/train --exp-dir exp/lm [--data-dir data/train] [--resume] [--set k=v]`.
+
+Length-bucketed dynamic batches of (phonemes, prompt + target frames) → LatentLM.loss (diffusion loss on the
+target frames × diffusion_batch_mul noise draws, stop BCE, CFG text dropout). AdamW (decay on matrices only),
+linear warm-up + cosine decay, gradient clipping, bf16 autocast on GPU, optional EMA of the weights, atomic
+resumable checkpoints, TensorBoard, torchrun/DDP. Needs only torch, numpy, pyyaml, safetensors, tqdm and
+tensorboard: phonemes come from the dump's text + vocab.yaml, latents from .npy files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from latentspeech.config import config_to_dict, dump_config
+from latentspeech.data.batching import DynamicBatchSampler
+from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm, read_map
+from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
+from latentspeech.lm.model import LatentLM, LMConfig
+from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
+                                   seed_everything, set_rng_state)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["OptimConfig", "TrainConfig", "LMTrainConfig", "train_lm", "load_vocab"]
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3.0e-4
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.01
+    warmup_steps: int = 1000
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 100_000
+    save_every: int = 2000
+    keep_last: int = 3
+    log_every: int = 50
+    seed: int = 0
+    amp: bool = True                     # bf16 autocast on GPU (CPU trains in fp32)
+    ema_decay: float = 0.0               # 0 = off; export prefers the EMA weights when present
+    valid_every: int = 1000              # validation loss (with --valid-data/--valid-latents)
+
+
+@dataclass
+class LMTrainConfig:
+    model: LMConfig = field(default_factory=LMConfig)
+    data: LMDataConfig = field(default_factory=LMDataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def load_vocab(phn_dir: str | Path):
+    """PhonemeVocab from `<phn_dir>/vocab.yaml` (or its parent's, one table shared by all sets)."""
+    from latentspeech.text.vocab import PhonemeVocab
+
+    for p in (Path(phn_dir) / "vocab.yaml", Path(phn_dir).parent / "vocab.yaml"):
+        if p.is_file():
+            return PhonemeVocab.load(p), p
+    raise DataDirError(f"no vocab.yaml in '{phn_dir}' or its parent; run `latentspeech phonemize` first")
+
+
+class _LossModule(nn.Module):
+    """DDP wraps forward(); this makes forward() the training loss."""
+
+    def __init__(self, lm: LatentLM):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens):
+        return self.lm.loss(phonemes, phoneme_lens, frames, frame_lens, prompt_lens)
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+@torch.no_grad()
+def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float]:
+    """Mean losses over a loader with fixed noise (no CFG dropout: eval mode)."""
+    was_training = lm.training
+    lm.eval()
+    gen = torch.Generator(device=device).manual_seed(0)
+    sums: dict[str, float] = {}
+    n = 0
+    for batch in loader:
+        t = {k: v.to(device) for k, v in batch.items() if k != "utts"}
+        with amp:
+            out = lm.loss(t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"], gen)
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        n += 1
+    lm.train(was_training)
+    return {k: v / max(1, n) for k, v in sums.items()}
+
+
+def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,
+             resume: bool = False, device: str = "auto", valid_phn_dir: str | None = None,
+             valid_latent_dir: str | None = None) -> Path:
+    """Train (or resume) an LM; returns the path of the last checkpoint."""
+    dist_info = init_distributed(device)
+    dev = dist_info.device
+    exp = Path(exp_dir)
+    tc = config.train
+    seed_everything(tc.seed + dist_info.rank)
+
+    ckpt = Checkpointer(exp, tc.keep_last)
+    if not resume and ckpt.latest_path() is not None:
+        raise ConfigError(f"{exp} already has checkpoints; pass --resume to continue or use a new --exp-dir")
+    state = ckpt.load_latest() if resume else None
+    vocab, vocab_path = load_vocab(phn_dir)
+    utt2spk = None
+    if data_dir is not None:
+        utt2spk = read_map(Path(data_dir) / "utt2spk")
+    dataset = LMDataset(phn_dir, latent_dir, vocab, config.data, utt2spk=utt2spk, seed=tc.seed)
+    mc = config.model
+    if mc.vocab_size != len(vocab):
+        log.info("model.vocab_size %d → %d (the dump's phoneme table)", mc.vocab_size, len(vocab))
+        mc.vocab_size = len(vocab)
+    if dataset.latent_dim is not None and mc.latent_dim != dataset.latent_dim:
+        raise ConfigError(f"model.latent_dim is {mc.latent_dim} but the latents in {latent_dir} have "
+                          f"{dataset.latent_dim} dims; pass --set model.latent_dim={dataset.latent_dim}")
+
+    if dist_info.is_main:
+        exp.mkdir(parents=True, exist_ok=True)
+        dump_config(config, exp / "config.yaml")
+        shutil.copyfile(vocab_path, exp / "vocab.yaml")
+        shutil.copyfile(Path(latent_dir) / "vae.yaml", exp / "vae.yaml")
+
+    lm = LatentLM(mc).to(dev)
+    counts = lm.num_parameters()
+    log.info("LM: %.2fM parameters (transformer %.2fM, head %.2fM); frame rate %.2f Hz; device %s",
+             counts["total"] / 1e6, counts["transformer"] / 1e6, counts["head"] / 1e6, dataset.frame_rate, dev)
+    log.info("config:\n%s", dump_config(config).rstrip())
+    model: nn.Module = _LossModule(lm)
+    if dist_info.distributed:
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[dist_info.local_rank] if dev.type == "cuda" else None,
+            find_unused_parameters=mc.cfg_dropout == 0)
+    oc = config.optim
+    opt = torch.optim.AdamW(_param_groups(lm, oc.weight_decay), lr=oc.lr, betas=oc.betas,
+                            fused=dev.type == "cuda")
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_schedule(oc.warmup_steps, tc.max_steps, oc.min_lr_ratio))
+    ema = [p.detach().clone().float() for p in lm.parameters()] if tc.ema_decay > 0 else None
+
+    step, epoch = 0, 0
+    if state is not None:
+        lm.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        if ema is not None and "ema" in state:
+            ema_sd = state["ema"]
+            ema = [ema_sd[n].float().to(dev) for n, _ in lm.named_parameters()]
+        step, epoch = int(state["step"]), int(state.get("epoch", 0))
+        if dist_info.distributed:  # the file holds rank 0's generators: give every rank its own stream again
+            seed_everything(tc.seed + dist_info.rank + 100_003 * step)
+        elif "rng" in state:
+            set_rng_state(state["rng"])
+        log.info("resumed from step %d", step)
+
+    max_frames = int(config.data.max_batch_seconds * dataset.frame_rate)
+    sampler = DynamicBatchSampler(dataset.lengths, max_frames, shuffle=True, seed=tc.seed,
+                                  rank=dist_info.rank, world_size=dist_info.world_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_lm,
+                                         num_workers=config.data.num_workers, pin_memory=dev.type == "cuda",
+                                         persistent_workers=False)
+    if len(sampler) == 0:
+        raise DataDirError(f"{len(dataset)} utterances make no batch for {dist_info.world_size} process(es)")
+    valid_loader = None
+    if valid_phn_dir and valid_latent_dir and dist_info.is_main:
+        valid_set = LMDataset(valid_phn_dir, valid_latent_dir, vocab, config.data, utt2spk=None, seed=tc.seed)
+        valid_loader = torch.utils.data.DataLoader(
+            valid_set, batch_sampler=DynamicBatchSampler(valid_set.lengths, max_frames, shuffle=False),
+            collate_fn=collate_lm)
+    logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist_info.is_main)
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if tc.amp and dev.type == "cuda"
+           else contextlib.nullcontext())
+    params = list(lm.parameters())
+
+    def save() -> Path:
+        st = {"model": lm.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+              "step": step, "epoch": epoch, "config": config_to_dict(config), "rng": rng_state()}
+        if ema is not None:
+            st["ema"] = {n: e.detach().cpu() for (n, _), e in zip(lm.named_parameters(), ema)}
+        return ckpt.save(st, step)
+
+    last = ckpt.latest_path()
+    bad_steps = 0
+    model.train()
+    while step < tc.max_steps:
+        sampler.set_epoch(epoch)
+        dataset.set_epoch(epoch)
+        for batch in loader:
+            if step >= tc.max_steps:
+                break
+            tensors = {k: v.to(dev, non_blocking=True) for k, v in batch.items() if k != "utts"}
+            with amp:
+                out = model(tensors["phonemes"], tensors["phoneme_lens"], tensors["frames"],
+                            tensors["frame_lens"], tensors["prompt_lens"])
+            loss = out["loss"]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, oc.grad_clip)
+            if not (math.isfinite(loss.item()) and math.isfinite(grad_norm.item())):
+                bad_steps += 1
+                log.warning("step %d: non-finite loss/gradient, update skipped (%d in a row)", step + 1, bad_steps)
+                if bad_steps >= 20:
+                    raise LatentSpeechError("20 non-finite training steps in a row; lower optim.lr "
+                                            "(--set optim.lr=...) or check the latent dump for NaN/huge values")
+                continue
+            bad_steps = 0
+            opt.step()
+            sched.step()
+            step += 1
+            if ema is not None:
+                with torch.no_grad():
+                    torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1.0 - tc.ema_decay)
+            logger.update(step, {"loss": loss.item(), "diffusion": out["diffusion"].item(),
+                                 "stop": out["stop"].item(), "grad_norm": grad_norm.item(),
+                                 "lr": sched.get_last_lr()[0]})
+            if valid_loader is not None and (step % tc.valid_every == 0 or step == tc.max_steps):
+                logger.scalars("valid", evaluate(lm, valid_loader, dev, amp), step)
+            if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
+                last = save()
+        epoch += 1
+    if dist_info.is_main and (last is None or not last.name.endswith(f"{step:08d}.pt")):
+        last = save()
+    logger.close()
+    if dist_info.distributed:
+        torch.distributed.barrier()
+    if dist_info.is_main:
+        log.info("finished at step %d; checkpoint %s", step, last)
+    return last

@@ -1,0 +1,142 @@
+"""Model names → local model dirs, checksums, and `export-tts` (VAE + LM exp → one "tts" model dir).
+
+"default" (or any NAME) → `pretrained/NAME/` in the repository (or in a folder of $LATENTSPEECH_PRETRAINED,
+os.pathsep-separated, searched first); anything else is a directory path. Never touches the network.
+An unknown name lists the available ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from latentspeech.checkpoint import (CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, load_state_dict_strict,
+                                     read_model_kind, sha256_prefix)
+from latentspeech.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PRETRAINED_DIR", "search_dirs", "available_models", "resolve_model", "verify_checksum", "export_tts"]
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def search_dirs() -> list[Path]:
+    """Folders holding named model dirs: $LATENTSPEECH_PRETRAINED entries, then the repository's pretrained/."""
+    env = os.environ.get("LATENTSPEECH_PRETRAINED", "")
+    return [Path(p) for p in env.split(os.pathsep) if p] + [PRETRAINED_DIR]
+
+
+def available_models() -> dict[str, Path]:
+    """name → model dir for every folder with a config.yaml in the search dirs (first one wins)."""
+    found: dict[str, Path] = {}
+    for base in search_dirs():
+        if base.is_dir():
+            for d in sorted(base.iterdir()):
+                if (d / CONFIG_NAME).is_file() and d.name not in found:
+                    found[d.name] = d
+    return found
+
+
+def resolve_model(name_or_dir: str | os.PathLike) -> Path:
+    """A model name or directory → the model dir (CheckpointError listing the available names otherwise)."""
+    p = Path(name_or_dir)
+    if p.is_dir():
+        return p
+    name = str(name_or_dir)
+    models = available_models()
+    if name in models:
+        return models[name]
+    if os.sep in name or name.startswith("."):
+        raise CheckpointError(f"model directory '{name}' does not exist")
+    listed = ", ".join(models) if models else "none yet"
+    raise CheckpointError(f"unknown model '{name}' (available: {listed}); pass a model directory, or export one "
+                          f"with `latentspeech export-tts --vae VAE_DIR --lm EXP_DIR --out pretrained/{name}`")
+
+
+def verify_checksum(model_dir: str | os.PathLike) -> None:
+    """Compare model.safetensors with the sha256 prefix recorded in config.yaml (when recorded)."""
+    import yaml
+
+    model_dir = Path(model_dir)
+    try:
+        doc = yaml.safe_load((model_dir / CONFIG_NAME).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return  # load_model_dir reports these with its own message
+    want = doc.get("weights_sha256") if isinstance(doc, dict) else None
+    weights = model_dir / WEIGHTS_NAME
+    if want and weights.is_file():
+        got = sha256_prefix(weights, len(want))
+        if got != want:
+            raise CheckpointError(f"{weights} checksum {got} != {want} recorded in config.yaml (corrupt or "
+                                  "replaced file); re-export or re-copy the model dir")
+
+
+def _vae_model_dir(path: str | os.PathLike) -> Path:
+    """A VAE model dir, or an exp dir holding one in `model/`."""
+    p = Path(path)
+    for cand in (p, p / "model"):
+        if (cand / CONFIG_NAME).is_file() and read_model_kind(cand) == "vae":
+            return cand
+    raise CheckpointError(f"'{path}' is not a VAE model dir (nor an exp dir with model/); "
+                          "pass the output of `latentspeech train-vae` / `export-vae`")
+
+
+def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_dir: str | os.PathLike,
+               dtype: str | None = None, decode_config=None, checkpoint: str | os.PathLike | None = None,
+               force: bool = False) -> Path:
+    """Bundle a VAE model dir and an LM exp dir's newest (EMA if present) checkpoint into a "tts" model dir."""
+    import yaml
+
+    from latentspeech.api import TTS
+    from latentspeech.config import config_from_dict
+    from latentspeech.errors import ConfigError, InputError
+    from latentspeech.lm.model import LatentLM, LMConfig
+    from latentspeech.text.vocab import PhonemeVocab
+    from latentspeech.vae.model import SigmaVAE
+
+    out = Path(out_dir)
+    if (out / CONFIG_NAME).exists() and not force:
+        raise InputError(f"'{out}' already holds a model; pass --force to overwrite it")
+    exp = Path(lm_exp_dir)
+    if checkpoint is None:
+        ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
+        if not ckpts:
+            raise CheckpointError(f"no checkpoints in '{exp}/checkpoints'; train with `latentspeech train-lm` first")
+        checkpoint = ckpts[-1]
+    state = load_checkpoint(checkpoint)
+    try:
+        lm_config = config_from_dict((state.get("config") or {}).get("model"), LMConfig, f"{checkpoint}: model")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
+    lm = LatentLM(lm_config)
+    weights = {**state["model"], **state.get("ema", {})}  # EMA holds parameters only; buffers from the model
+    load_state_dict_strict(lm, weights, str(checkpoint))
+    vocab_path = exp / "vocab.yaml"
+    if not vocab_path.is_file():
+        raise CheckpointError(f"'{exp}' has no vocab.yaml (written by train-lm); copy the dump's vocab.yaml there")
+    vocab = PhonemeVocab.load(vocab_path)
+    vae_dir = _vae_model_dir(vae_dir)
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    if vae.latent_dim != lm_config.latent_dim:
+        raise CheckpointError(f"VAE '{vae_dir}' has latent_dim {vae.latent_dim}, the LM {lm_config.latent_dim}")
+    dump_vae = exp / "vae.yaml"
+    if dump_vae.is_file():
+        doc = yaml.safe_load(dump_vae.read_text()) or {}
+        rate = doc.get("frame_rate")
+        if rate is not None and abs(float(rate) - vae.frame_rate) > 1e-6:
+            raise CheckpointError(f"the LM was trained on {rate} Hz latents but VAE '{vae_dir}' runs at "
+                                  f"{vae.frame_rate} Hz; pass the VAE that made the latent dump")
+    tts = TTS(vae, lm, vocab, decode_config)
+    n = lm.num_parameters()
+    card = (f"# LatentSpeech TTS model\n\n- σ-VAE: `{vae_dir}` ({sum(p.numel() for p in vae.parameters()) / 1e6:.2f}M "
+            f"params, {vae.sample_rate} Hz, {vae.frame_rate:g} frames/s × {vae.latent_dim} dims)\n"
+            f"- LM: `{checkpoint}` (step {state.get('step')}, {'EMA' if 'ema' in state else 'raw'} weights, "
+            f"{n['total'] / 1e6:.2f}M params: transformer {n['transformer'] / 1e6:.2f}M, head {n['head'] / 1e6:.2f}M)\n"
+            f"- phoneme table: {vocab.version} ({len(vocab)} symbols)\n\n"
+            "```\nlatentspeech tts --model THIS_DIR --text \"Hello.\" --prompt-wav p.wav --prompt-text \"...\" "
+            "--out out.wav\n```\n")
+    tts.save_pretrained(out, dtype=dtype, card=card)
+    log.info("wrote %s (LM step %s)", out, state.get("step"))
+    return out

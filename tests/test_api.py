@@ -1,0 +1,165 @@
+"""Python API on a tiny random "tts" model dir: synthesize, seeds, prompts, long text, stream, names, imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import latentspeech
+import latentspeech.api as api
+from helpers_lm import make_tts_dir
+from latentspeech.errors import CheckpointError, InputError
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_tts_dir(tmp_path_factory.mktemp("tts") / "tiny", stop_bias=-10.0)
+
+
+@pytest.fixture(scope="module")
+def tts(model_dir):
+    return api.TTS.from_pretrained(model_dir)
+
+
+@pytest.fixture
+def prompt(tmp_path):
+    """A 1.5 s voiced-like prompt at 16 kHz."""
+    sr = 16_000
+    t = np.arange(int(1.5 * sr)) / sr
+    wav = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    path = tmp_path / "prompt.wav"
+    sf.write(path, wav.astype(np.float32), sr)
+    return path
+
+
+def test_public_surface_is_pinned():
+    assert api.__all__ == ["TTS", "TTSModelConfig", "SynthesisResult", "DecodeConfig"]
+    assert latentspeech.TTS is api.TTS
+
+
+def test_synthesize_returns_float_audio_at_the_model_rate(tts, prompt):
+    out = tts.synthesize("Hello world.", prompt, "A short prompt.", seed=0)
+    assert out.sample_rate == 16_000 and out.wav.dtype == np.float32 and out.wav.ndim == 1
+    assert len(out.wav) % 640 == 0 and 0 < out.seconds <= 1.0 + 1e-6  # max_seconds 1.0 in the fixture
+    for key in ("rtf", "first_audio_s", "total_s", "frames", "steps", "head_s", "transformer_s", "vae_s"):
+        assert key in out.timings
+    assert out.timings["steps"] == 2 and not out.timings["stopped"]
+
+
+def test_same_seed_same_audio_other_seed_other_audio(tts, prompt):
+    a, b, c = (tts.synthesize("Hello world.", prompt, "A prompt.", seed=s).wav for s in (5, 5, 6))
+    assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_decode_options_override_the_model_defaults(tts, prompt):
+    out = tts.synthesize("Hello.", prompt, "A prompt.", steps=3, cfg_scale=1.0, seed=0, max_seconds=0.2)
+    assert out.timings["steps"] == 3 and out.timings["frames"] == 5
+    assert tts.decode_config.steps == 2  # the model's defaults are untouched
+    with pytest.raises(InputError, match="steps"):
+        tts.synthesize("Hello.", prompt, "A prompt.", steps=0)
+
+
+def test_prompt_at_another_sample_rate_is_resampled(tts, tmp_path):
+    sr = 24_000
+    t = np.arange(int(1.2 * sr)) / sr
+    path = tmp_path / "p24k.wav"
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), sr)
+    out = tts.synthesize("Hello.", path, "A prompt.", seed=0, max_seconds=0.2)
+    assert out.sample_rate == 16_000 and len(out.wav) > 0
+
+
+@pytest.mark.parametrize("text, prompt_text, match", [
+    ("", "A prompt.", "text is empty"),
+    ("?! ... --", "A prompt.", "nothing to speak"),
+    ("Hello.", None, "--prompt-text"),
+    ("Hello.", "  ", "--prompt-text"),
+])
+def test_bad_text_is_rejected_before_compute(tts, prompt, text, prompt_text, match):
+    with pytest.raises(InputError, match=match) as e:
+        tts.synthesize(text, prompt, prompt_text)
+    assert "\n" not in str(e.value)
+
+
+def test_short_or_silent_prompts_are_rejected(tts, tmp_path):
+    short, silent = tmp_path / "short.wav", tmp_path / "silent.wav"
+    t = np.arange(int(0.3 * 16_000)) / 16_000
+    sf.write(short, (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 16_000)
+    sf.write(silent, np.zeros(32_000, dtype=np.float32), 16_000)
+    with pytest.raises(InputError, match=r"0\.\d+ s long.*at least 0.5 s"):
+        tts.synthesize("Hello.", short, "A prompt.")
+    with pytest.raises(InputError, match="silent"):
+        tts.synthesize("Hello.", silent, "A prompt.")
+
+
+def test_long_text_is_split_at_sentences_and_joined(tts, prompt):
+    text = "The first sentence is here. A second one follows it! And then a third, quite long, sentence?"
+    chunks = tts.split_text(text, max_phonemes=40)
+    assert len(chunks) >= 3 and all(len(c) <= 40 for c in chunks)
+    out = tts.synthesize(text, prompt, "A prompt.", seed=0, max_chunk_phonemes=40, max_seconds=0.2)
+    assert out.timings["chunks"] == len(chunks) and out.timings["frames"] == 5 * len(chunks)
+    overlap = int(0.05 * 16_000)
+    assert len(out.wav) == 5 * 640 * len(chunks) - overlap * (len(chunks) - 1)
+
+
+def test_stream_matches_synthesize_length(tts, prompt):
+    chunks = list(tts.stream("Hello world.", prompt, "A prompt.", seed=0, max_seconds=0.4, stream_chunk_frames=3))
+    full = tts.synthesize("Hello world.", prompt, "A prompt.", seed=0, max_seconds=0.4).wav
+    assert len(chunks) >= 3
+    assert sum(len(c) for c in chunks) == len(full)
+
+
+def test_synthesize_to_file_writes_a_wav(tts, prompt, tmp_path):
+    out = tmp_path / "out.wav"
+    tts.synthesize_to_file(out, "Hello.", prompt, "A prompt.", seed=0)
+    info = sf.info(out)
+    assert info.samplerate == 16_000 and info.frames > 0
+
+
+def test_model_names_resolve_locally_and_unknown_ones_list_the_available(model_dir, monkeypatch):
+    from latentspeech.pretrained import resolve_model
+
+    monkeypatch.setenv("LATENTSPEECH_PRETRAINED", str(model_dir.parent))
+    assert resolve_model("tiny") == model_dir
+    assert resolve_model(str(model_dir)) == model_dir
+    with pytest.raises(CheckpointError, match=r"unknown model 'nope' \(available: .*tiny"):
+        resolve_model("nope")
+
+
+def test_corrupted_weights_fail_the_checksum(model_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(model_dir, bad)
+    with open(bad / "model.safetensors", "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(CheckpointError, match="checksum"):
+        api.TTS.from_pretrained(bad)
+
+
+def test_bfloat16_lm_runs(model_dir, prompt):
+    tts = api.TTS.from_pretrained(model_dir, dtype="bfloat16")
+    out = tts.synthesize("Hello.", prompt, "A prompt.", seed=0, max_seconds=0.2)
+    assert np.isfinite(out.wav).all() and len(out.wav) == 5 * 640
+
+
+def test_inference_imports_no_training_code(model_dir, prompt, tmp_path):
+    """Every inference entry point, run for real in a fresh process, loads no training-only module."""
+    code = f"""
+import sys
+import latentspeech, latentspeech.api, latentspeech.pretrained, latentspeech.lm.generate, latentspeech.lm.model
+import latentspeech.vae.model
+from latentspeech.cli import main
+assert main(["tts", "--model", {str(model_dir)!r}, "--text", "Hi.", "--prompt-wav", {str(prompt)!r},
+             "--prompt-text", "A prompt.", "--out", {str(tmp_path / 'x.wav')!r}]) == 0
+bad = [m for m in sys.modules if m.endswith((".train", ".losses", ".discriminators")) or m in (
+       "latentspeech.training", "tensorboard", "torch.utils.tensorboard")]
+print("BAD", bad)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "BAD []" in out.stdout, out.stdout

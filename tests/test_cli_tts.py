@@ -1,0 +1,180 @@
+"""`latentspeech tts` / `export-tts` in-process on tiny models: outputs, batch mode, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from helpers_lm import make_dump, make_tts_dir
+from latentspeech.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_tts_dir(tmp_path_factory.mktemp("tts") / "tiny", stop_bias=-10.0)
+
+
+def _wav(path, seconds=1.5, sr=16_000, amp=0.3):
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (amp * np.sin(2 * np.pi * 190 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32), sr)
+    return str(path)
+
+
+@pytest.fixture
+def prompt(tmp_path):
+    return _wav(tmp_path / "prompt.wav")
+
+
+def _tts(model_dir, *extra):
+    return ["tts", "--model", str(model_dir), *extra]
+
+
+def test_tts_writes_the_wav_and_reports_rtf(model_dir, prompt, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    code = main(_tts(model_dir, "--text", "Hello world.", "--prompt-wav", prompt, "--prompt-text", "A prompt.",
+                     "--out", str(out), "--steps", "2", "--cfg", "2.0", "--seed", "1"))
+    assert code == 0
+    info = sf.info(out)
+    assert info.samplerate == 16_000 and 0 < info.duration <= 1.0 + 1e-6
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith(f"wrote {out} (") and "RTF" in line
+
+
+def test_tts_refuses_to_overwrite_without_force(model_dir, prompt, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"x")
+    args = _tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "A prompt.", "--out", str(out))
+    assert main(args) == 1 and "--force" in capsys.readouterr().err
+    assert main(args + ["--force"]) == 0
+
+
+def _one_line_error(capsys, code):
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("latentspeech tts: error: ")
+    return err
+
+
+@pytest.mark.parametrize("text, match", [("", "text is empty"), ("... !?", "nothing to speak")])
+def test_empty_or_punctuation_text_is_a_one_line_error(model_dir, prompt, tmp_path, capsys, text, match):
+    code = main(_tts(model_dir, "--text", text, "--prompt-wav", prompt, "--prompt-text", "A prompt.",
+                     "--out", str(tmp_path / "o.wav")))
+    assert match in _one_line_error(capsys, code)
+
+
+def test_missing_prompt_text_says_to_pass_it(model_dir, prompt, tmp_path, capsys):
+    code = main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", prompt, "--out", str(tmp_path / "o.wav")))
+    assert "pass --prompt-text" in _one_line_error(capsys, code)
+
+
+@pytest.mark.parametrize("seconds, amp, match", [(0.3, 0.3, "at least 0.5 s"), (2.0, 0.0, "silent")])
+def test_short_or_silent_prompt_is_a_one_line_error(model_dir, tmp_path, capsys, seconds, amp, match):
+    p = _wav(tmp_path / "p.wav", seconds=seconds, amp=amp)
+    code = main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", p, "--prompt-text", "A prompt.",
+                     "--out", str(tmp_path / "o.wav")))
+    assert match in _one_line_error(capsys, code)
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_missing_prompt_file_is_a_one_line_error(model_dir, tmp_path, capsys):
+    code = main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", str(tmp_path / "nope.wav"),
+                     "--prompt-text", "A prompt.", "--out", str(tmp_path / "o.wav")))
+    assert "does not exist" in _one_line_error(capsys, code)
+
+
+def test_prompt_at_another_sample_rate_is_resampled_not_rejected(model_dir, tmp_path):
+    p = _wav(tmp_path / "p44.wav", sr=44_100)
+    out = tmp_path / "o.wav"
+    assert main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", p, "--prompt-text", "A prompt.",
+                     "--out", str(out))) == 0
+    assert sf.info(out).samplerate == 16_000
+
+
+def test_over_long_text_is_split_not_rejected(model_dir, prompt, tmp_path, caplog):
+    text = " ".join(["This sentence is part of a rather long paragraph of text."] * 12)
+    out = tmp_path / "o.wav"
+    with caplog.at_level("INFO"):
+        assert main(_tts(model_dir, "--text", text, "--prompt-wav", prompt, "--prompt-text", "A prompt.",
+                         "--out", str(out), "--max-seconds", "0.1")) == 0
+    assert any("split into" in r.message for r in caplog.records)
+
+
+def test_usage_conflicts_exit_2(model_dir, prompt, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, "--prompt-wav", prompt, "--prompt-text", "x", "--out", str(tmp_path / "o.wav")))
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x",
+                  "--out", str(tmp_path / "o.wav"), "--steps", "0"))
+    assert e.value.code == 2
+
+
+def test_batch_mode_writes_one_wav_per_meta_line(model_dir, tmp_path, capsys):
+    _wav(tmp_path / "p1.wav")
+    _wav(tmp_path / "p2.wav", sr=22_050)
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1|First prompt.|p1.wav|Hello there.\nu2|Second prompt.|p2.wav|Good morning, world.\n")
+    gen = tmp_path / "gen"
+    assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(gen), "--max-seconds", "0.2")) == 0
+    assert sorted(p.name for p in gen.iterdir()) == ["u1.wav", "u2.wav"]
+    assert "wrote 2 files" in capsys.readouterr().out
+
+
+def test_batch_mode_checks_every_line_before_compute(model_dir, tmp_path, capsys):
+    _wav(tmp_path / "p1.wav")
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1|First prompt.|p1.wav|Hello there.\nu2|Second.|missing.wav|Good morning.\n")
+    gen = tmp_path / "gen"
+    assert "missing.wav" in _one_line_error(capsys, main(_tts(model_dir, "--text-file", str(meta),
+                                                              "--out-dir", str(gen))))
+    assert not gen.exists() or not any(gen.iterdir())
+
+
+def test_list_models(model_dir, monkeypatch, capsys):
+    monkeypatch.setenv("LATENTSPEECH_PRETRAINED", str(model_dir.parent))
+    assert main(["tts", "--list-models"]) == 0
+    assert "tiny" in capsys.readouterr().out
+
+
+def test_unknown_model_name_lists_the_available(model_dir, prompt, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LATENTSPEECH_PRETRAINED", str(model_dir.parent))
+    code = main(["tts", "--model", "nosuch", "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x",
+                 "--out", str(tmp_path / "o.wav")])
+    assert "available: " in _one_line_error(capsys, code)
+
+
+def test_export_tts_bundles_vae_and_trained_lm(tmp_path, prompt, capsys):
+    from latentspeech.api import TTS
+    from latentspeech.vae.model import SigmaVAE
+
+    phn, lat, data = make_dump(tmp_path, n_utts=8, latent_dim=8)
+    exp = tmp_path / "exp_lm"
+    assert main(["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents",
+                 str(lat), "--exp-dir", str(exp), "--set", "train.max_steps=2", "--set", "train.ema_decay=0.5"]) == 0
+    tts_src = TTS.from_pretrained(make_tts_dir(tmp_path / "src"))
+    vae_dir = tmp_path / "vae"
+    SigmaVAE.save_pretrained(tts_src.vae, str(vae_dir))
+    out = tmp_path / "pretrained" / "mine"
+    assert main(["export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(out), "--dtype", "float16",
+                 "--decode-config", "egs/synth/tts1/conf/decode.yaml"]) == 0
+    assert (out / "README.md").is_file()
+    tts = TTS.from_pretrained(out)
+    state = torch.load(sorted((exp / "checkpoints").glob("*.pt"))[-1], weights_only=True)
+    torch.testing.assert_close(tts.lm.frame_proj.weight, state["ema"]["frame_proj.weight"].half().float())
+    assert tts.decode_config.steps == 10
+    assert main(["export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(out)]) == 1
+    assert "--force" in capsys.readouterr().err
+
+
+def test_text_from_stdin_and_wav_to_stdout(model_dir, prompt, monkeypatch, capsysbinary):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Hello from stdin."))
+    assert main(_tts(model_dir, "--text", "-", "--prompt-wav", prompt, "--prompt-text", "A prompt.", "--out", "-",
+                     "--max-seconds", "0.2")) == 0
+    data = capsysbinary.readouterr().out
+    wav, sr = sf.read(io.BytesIO(data))
+    assert data[:4] == b"RIFF" and sr == 16_000 and len(wav) == 5 * 640

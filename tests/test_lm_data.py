@@ -1,0 +1,119 @@
+"""LM data and training: examples, dynamic batching (budget, DDP), the train-lm loop, resume, import hygiene."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from helpers_lm import make_dump
+from latentspeech.cli import main
+from latentspeech.data.batching import DynamicBatchSampler, make_batches
+from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm
+from latentspeech.text.vocab import PhonemeVocab
+
+
+@pytest.fixture
+def dump(tmp_path):
+    return make_dump(tmp_path, n_utts=12, n_spk=3)
+
+
+def test_continuation_examples_split_one_utterance(dump):
+    phn, lat, _ = dump
+    ds = LMDataset(phn, lat, PhonemeVocab.default(), LMDataConfig(cross_prompt_prob=0.0))
+    for i in range(len(ds)):
+        item = ds[i]
+        n = ds.num_frames[i]
+        assert item["frames"].shape == (n, 8) and item["frames"].dtype == torch.float32
+        assert 1 <= item["prompt_len"] <= n - 1
+        assert item["prompt_len"] <= round(0.5 * n)
+        assert item["phonemes"].tolist() == ds.ids[i]
+
+
+def test_cross_utterance_prompts_come_from_the_same_speaker(dump):
+    phn, lat, data = dump
+    from latentspeech.data.datasets import read_map
+
+    u2s = read_map(data / "utt2spk")
+    ds = LMDataset(phn, lat, PhonemeVocab.default(), LMDataConfig(cross_prompt_prob=1.0), utt2spk=u2s)
+    sep = PhonemeVocab.default().encode(" ")
+    for i in range(len(ds)):
+        item = ds[i]
+        ids = item["phonemes"].tolist()
+        assert ids[-len(ds.ids[i]):] == ds.ids[i] and ids[-len(ds.ids[i]) - 1] == sep[0]
+        prompt_ids = ids[: -len(ds.ids[i]) - 1]
+        matches = [k for k in range(len(ds)) if k != i and ds.ids[k] == prompt_ids
+                   and ds.num_frames[k] == item["prompt_len"] and u2s[ds.utts[k]] == u2s[ds.utts[i]]]
+        assert matches, f"prompt of {ds.utts[i]} is not another utterance of its speaker"
+        assert item["frames"].shape[0] == item["prompt_len"] + ds.num_frames[i]
+
+
+def test_examples_depend_only_on_seed_epoch_and_index(dump):
+    phn, lat, _ = dump
+    ds = LMDataset(phn, lat, PhonemeVocab.default())
+    a = [ds[i]["prompt_len"] for i in range(len(ds))]
+    assert a == [ds[i]["prompt_len"] for i in range(len(ds))]
+    ds.set_epoch(1)
+    assert a != [ds[i]["prompt_len"] for i in range(len(ds))]
+
+
+def test_collate_pads_and_reports_lengths(dump):
+    phn, lat, _ = dump
+    ds = LMDataset(phn, lat, PhonemeVocab.default())
+    batch = collate_lm([ds[0], ds[1], ds[2]])
+    assert batch["frames"].shape[0] == 3 and batch["phonemes"].shape[0] == 3
+    for k in range(3):
+        n = int(batch["frame_lens"][k])
+        assert torch.all(batch["frames"][k, n:] == 0) and torch.all(batch["phonemes"][k, batch["phoneme_lens"][k]:] == 0)
+
+
+def test_dynamic_batches_respect_the_padded_budget_and_cover_everything():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(10, 300, size=500).tolist() + [1000]
+    batches = make_batches(lengths, 1200, np.random.default_rng(1))
+    assert sorted(i for b in batches for i in b) == list(range(501))
+    for b in batches:
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 1200
+    assert any(len(b) > 4 for b in batches)  # short items are grouped
+
+
+def test_batch_sampler_is_ddp_aware_and_epoch_seeded():
+    lengths = np.random.default_rng(0).integers(10, 300, size=400).tolist()
+    ranks = [DynamicBatchSampler(lengths, 1000, seed=3, rank=r, world_size=3) for r in range(3)]
+    per_rank = [list(s) for s in ranks]
+    assert len({len(p) for p in per_rank}) == 1  # same number of steps on every rank
+    flat = [i for p in per_rank for b in p for i in b]
+    assert len(flat) == len(set(flat))  # no item on two ranks
+    again = DynamicBatchSampler(lengths, 1000, seed=3, rank=0, world_size=3)
+    assert list(again) == per_rank[0]
+    again.set_epoch(1)
+    assert list(again) != per_rank[0]
+
+
+def test_train_lm_runs_validates_checkpoints_and_resumes(dump, tmp_path, capsys, caplog):
+    phn, lat, data = dump
+    exp = tmp_path / "exp"
+    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
+            "--data-dir", str(data), "--exp-dir", str(exp), "--set", "train.max_steps=6", "--set", "train.save_every=3",
+            "--set", "train.ema_decay=0.9"]
+    assert main(args + ["--valid-data", str(phn), "--valid-latents", str(lat), "--set", "train.valid_every=3"]) == 0
+    assert any(r.getMessage().startswith("step 3 valid loss") for r in caplog.records)
+    ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
+    assert [p.name for p in ckpts] == ["step_00000003.pt", "step_00000006.pt"]
+    assert (exp / "config.yaml").is_file() and (exp / "vocab.yaml").is_file() and (exp / "vae.yaml").is_file()
+    assert main(args) == 1  # refuses to overwrite without --resume
+    assert "--resume" in capsys.readouterr().err
+    assert main(args[:-6] + ["--set", "train.max_steps=8", "--set", "train.ema_decay=0.9", "--resume"]) == 0
+    state = torch.load(exp / "checkpoints" / "step_00000008.pt", weights_only=True)
+    assert state["step"] == 8 and "ema" in state
+
+
+def test_training_path_imports_no_audio_or_phonemizer_stack():
+    code = ("import sys, latentspeech.lm.train, latentspeech.cli.lm; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('phonemizer', 'librosa', 'soundfile', 'encodec', 'soxr', 'espeakng_loader')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

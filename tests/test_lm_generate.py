@@ -1,0 +1,121 @@
+"""Generation loop: stop classifier, length guard, seeds, CFG scale 1, streaming = one-shot, head call counts."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from helpers_lm import tiny_lm
+from latentspeech.lm.decoding import DecodeConfig
+from latentspeech.lm.generate import Generator
+
+
+def _inputs():
+    return torch.randint(2, 80, (12,)), torch.randn(5, 8)
+
+
+def _set_stop(lm, bias: float):
+    with torch.no_grad():
+        lm.stop_head.weight.zero_()
+        lm.stop_head.bias.fill_(bias)
+    return lm
+
+
+def test_stop_head_ends_generation():
+    lm = _set_stop(tiny_lm(), 10.0)
+    out = Generator(lm, DecodeConfig(steps=2), frame_rate=25.0).generate(*_inputs(), seed=0)
+    assert out.stopped and out.frames.shape == (1, 8)  # stop is checked from the second frame on
+
+
+def test_length_guard_fires_with_a_warning(caplog):
+    lm = _set_stop(tiny_lm(), -10.0)
+    gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.4), frame_rate=25.0)
+    with caplog.at_level(logging.WARNING, logger="latentspeech.lm.generate"):
+        out = gen.generate(*_inputs(), seed=0)
+    assert not out.stopped and out.frames.shape[0] == 10
+    assert any("length guard" in r.message for r in caplog.records)
+
+
+def test_length_guard_scales_with_phoneme_count():
+    gen = Generator(tiny_lm(), DecodeConfig(max_seconds=30.0, max_seconds_per_phoneme=0.25), frame_rate=10.0)
+    assert gen.max_frames(4) == 20 and gen.max_frames(40) == 110 and gen.max_frames(1000) == 300
+
+
+def test_same_seed_same_frames_other_seed_other_frames():
+    lm = _set_stop(tiny_lm(), -10.0)
+    gen = Generator(lm, DecodeConfig(steps=3, max_seconds=0.2), frame_rate=25.0)
+    a, b, c = (gen.generate(*_inputs(), seed=s).frames for s in (1, 1, 2))
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_cfg_scale_one_runs_the_unguided_path():
+    """cfg_scale 1 → one stream through the transformer and the cond-only head (no text-dropped stream)."""
+    lm = _set_stop(tiny_lm(), -10.0)
+    with torch.no_grad():  # make the head non-trivial (it starts at zero output)
+        for p in lm.head.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    batches = []
+    lm.head.register_forward_pre_hook(lambda m, args: batches.append(args[0].shape[0]))
+    ph, prompt = _inputs()
+    cfg = DecodeConfig(steps=3, max_seconds=0.2, cfg_scale=1.0)
+    one = Generator(lm, cfg, 25.0).generate(ph, prompt, seed=0).frames
+    assert set(batches) == {1} and len(batches) == 3 * one.shape[0]
+    batches.clear()
+    guided = Generator(lm, DecodeConfig(steps=3, max_seconds=0.2, cfg_scale=2.0), 25.0).generate(ph, prompt, seed=0)
+    assert set(batches) == {2}  # cond + uncond batched in one head call
+    assert not torch.allclose(one, guided.frames)
+    # the unguided frames equal a hand-written loop without any CFG machinery
+    g = torch.Generator().manual_seed(0)
+    cache = lm.new_cache(1, 64)
+    with torch.inference_mode():
+        h = lm.prefill(ph[None], prompt[None], cache)
+        frames = []
+        for _ in range(one.shape[0]):
+            noise = torch.randn(1, 8, generator=g)
+            x = Generator(lm, cfg, 25.0).sampler.sample(lambda x, t: lm.head(x, t, h), noise)
+            frames.append(x[0])
+            h = lm.step(x, cache)
+    torch.testing.assert_close(torch.stack(frames), one)
+
+
+def test_stream_yields_the_same_frames_as_generate():
+    lm = _set_stop(tiny_lm(), -10.0)
+    gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.2), 25.0)
+    streamed = torch.stack(list(gen.stream(*_inputs(), seed=3)))
+    torch.testing.assert_close(streamed, gen.generate(*_inputs(), seed=3).frames)
+
+
+def test_temperature_zero_is_deterministic_without_a_seed():
+    lm = _set_stop(tiny_lm(), -10.0)
+    gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.2, temperature=0.0), 25.0)
+    assert torch.equal(gen.generate(*_inputs()).frames, gen.generate(*_inputs()).frames)
+
+
+def test_timings_are_reported():
+    lm = _set_stop(tiny_lm(), -10.0)
+    out = Generator(lm, DecodeConfig(steps=2, max_seconds=0.2), 25.0).generate(*_inputs(), seed=0)
+    assert out.timings["frames"] == 5
+    assert all(out.timings[k] >= 0 for k in ("prefill_s", "transformer_s", "head_s"))
+
+
+def test_speed_benchmark_runs_on_random_weights(tmp_path, capsys):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("tts_speed", "benchmarks/tts_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "speed.json"
+    gen_log, level = logging.getLogger("latentspeech.lm.generate"), logging.getLogger("latentspeech.lm.generate").level
+    try:
+        assert bench.main(["--random-init", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--vae-config",
+                           "egs/synth/tts1/conf/vae_tiny.yaml", "--frames", "6", "--lengths", "4,8", "--repeat", "1",
+                           "--threads", "1", "--steps", "2", "--json", str(out)]) == 0
+    finally:
+        gen_log.setLevel(level)
+    table = capsys.readouterr().out
+    assert "| float32 |" in table and "| bfloat16 |" in table and "KV cache" in table
+    rows = json.loads(out.read_text())
+    assert rows[0]["rtf"] > 0 and len(rows[0]["scaling"]) == 2

@@ -1,0 +1,126 @@
+"""LatentLM: causality, KV cache = full forward, loss masking, loss decreases, CFG text dropout."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import latentspeech.lm.model as lm_model
+from helpers_lm import tiny_lm, tiny_lm_config
+from latentspeech.lm.model import LatentLM
+
+
+def _batch(b=3, p=9, n=12, d=8, vocab=80):
+    phonemes = torch.randint(2, vocab, (b, p))
+    frames = torch.randn(b, n, d)
+    phoneme_lens = torch.tensor([p, p - 3, p - 5][:b])
+    frame_lens = torch.tensor([n, n - 4, n - 7][:b])
+    prompt_lens = torch.tensor([3, 2, 1][:b])
+    return phonemes, phoneme_lens, frames, frame_lens, prompt_lens
+
+
+def test_causal_mask_future_frames_do_not_change_past_states():
+    lm = tiny_lm()
+    ph, pl, fr, fl, _ = _batch()
+    out = lm(ph, pl, fr, fl).hidden
+    fr2 = fr.clone()
+    fr2[:, 4:] += 5.0 * torch.randn_like(fr2[:, 4:])  # edit frames 4.. (audio positions 5..)
+    out2 = lm(ph, pl, fr2, fl).hidden
+    torch.testing.assert_close(out2[:, :5], out[:, :5])
+    assert (out2[0, 5:] - out[0, 5:]).abs().max() > 1e-3
+
+
+def test_padding_does_not_change_valid_states():
+    lm = tiny_lm()
+    ph, pl, fr, fl, _ = _batch()
+    full = lm(ph, pl, fr, fl).hidden
+    single = lm(ph[1:2, : pl[1]], pl[1:2], fr[1:2, : fl[1]], fl[1:2]).hidden
+    torch.testing.assert_close(full[1, : fl[1] + 1], single[0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_kv_cache_step_by_step_matches_full_forward(drop):
+    lm = tiny_lm()
+    ph, pl, fr, fl, _ = _batch(b=1)
+    drop_text = torch.tensor([drop])
+    full = lm(ph, pl, fr, fl, drop_text).hidden[0]  # [N + 1, C]
+    n_prompt = 3
+    cache = lm.new_cache(1, 4)  # small on purpose: the cache must grow
+    states = [lm.prefill(ph, fr[:, :n_prompt], cache, drop_text)]
+    for j in range(n_prompt, fr.shape[1]):
+        states.append(lm.step(fr[:, j], cache))
+    torch.testing.assert_close(torch.cat(states), full[n_prompt:], atol=1e-4, rtol=1e-4)
+
+
+def test_cfg_batch_of_two_streams_matches_separate_streams():
+    lm = tiny_lm()
+    ph, pl, fr, fl, _ = _batch(b=1)
+    cache2 = lm.new_cache(2, 64)
+    h2 = lm.prefill(ph.expand(2, -1), fr[:, :4].expand(2, -1, -1), cache2, torch.tensor([False, True]))
+    for drop, row in ((False, 0), (True, 1)):
+        cache = lm.new_cache(1, 64)
+        h = lm.prefill(ph, fr[:, :4], cache, torch.tensor([drop]))
+        torch.testing.assert_close(h[0], h2[row], atol=1e-5, rtol=1e-5)
+    assert (h2[0] - h2[1]).abs().max() > 1e-4  # the text matters
+
+
+def test_loss_trains_only_on_target_frames(monkeypatch):
+    """The diffusion loss sees exactly frames j with prompt_len <= j < frame_len (no prompt, no padding)."""
+    lm = tiny_lm().train()
+    ph, pl, fr, fl, prompt = _batch()
+    seen = {}
+    real = lm_model.diffusion_loss
+
+    def spy(head, x0, cond, mask, *a, **k):
+        seen["mask"] = mask.clone()
+        return real(head, x0, cond, mask, *a, **k)
+
+    monkeypatch.setattr(lm_model, "diffusion_loss", spy)
+    lm.loss(ph, pl, fr, fl, prompt)
+    j = torch.arange(fr.shape[1])
+    expected = (j[None] >= prompt[:, None]) & (j[None] < fl[:, None])
+    assert torch.equal(seen["mask"], expected)
+
+
+def test_loss_ignores_padding_values():
+    lm = tiny_lm().train()
+    ph, pl, fr, fl, prompt = _batch()
+    fr2, ph2 = fr.clone(), ph.clone()
+    fr2[1, fl[1]:] = 100.0
+    ph2[2, pl[2]:] = 7
+    losses = []
+    for phx, frx in ((ph, fr), (ph2, fr2)):
+        g = torch.Generator().manual_seed(1)
+        losses.append(lm.loss(phx, pl, frx, fl, prompt, generator=g)["loss"])
+    torch.testing.assert_close(losses[0], losses[1])
+
+
+def test_loss_decreases_on_a_tiny_batch():
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(cfg_dropout=0.0, diffusion_batch_mul=8)).train()
+    ph, pl, fr, fl, prompt = _batch()
+    opt = torch.optim.AdamW(lm.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    history = []
+    for _ in range(80):
+        loss = lm.loss(ph, pl, fr, fl, prompt, generator=g)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    first, last = sum(history[:10]) / 10, sum(history[-10:]) / 10
+    assert last < 0.7 * first, (first, last)
+
+
+def test_cfg_dropout_replaces_every_phoneme_with_null_text():
+    lm = tiny_lm()
+    ph = torch.randint(2, 80, (2, 5))
+    x = lm.embed_text(ph, torch.tensor([False, True]))
+    torch.testing.assert_close(x[0], lm.tok_emb(ph[0]))
+    assert torch.equal(x[1], lm.null_text.expand(5, -1))
+
+
+def test_head_starts_at_zero_output():
+    lm = tiny_lm()
+    out = lm.head(torch.randn(4, 8), torch.rand(4), torch.randn(4, 32))
+    assert torch.equal(out, torch.zeros_like(out))
