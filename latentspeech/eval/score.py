@@ -1,0 +1,183 @@
+"""Per-utterance WER/CER and SIM rows over a meta list, resumable, with missing files reported by name.
+
+Rows go to `<out_dir>/wer.tsv` / `sim.tsv`, flushed every `batch_size` utterances; a rerun skips utterances
+already there. WER follows seed-tts-eval: ASR of the generated wav, both texts through `normalize_english`,
+jiwer on words (and characters for CER); the summary's WER is the mean of per-utterance WERs (as
+seed-tts-eval's average_wer.py), with the corpus-level WER (total errors / total reference words) beside it.
+SIM-o = cos(emb(generated), emb(prompt)); SIM-r = cos(emb(generated), emb(VAE resynthesis of the prompt)).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from latentspeech.errors import InputError
+from latentspeech.eval.asr import ASRBackend
+from latentspeech.eval.meta import MetaEntry, gen_wav_path
+from latentspeech.eval.normalize import normalize_english
+from latentspeech.eval.report import TSVWriter, read_tsv, summarize
+from latentspeech.eval.speaker import SpeakerEmbedder, cosine_similarity
+
+__all__ = ["wer_scores", "ScoreResult", "score_wer", "score_sim", "vae_resynthesizer", "WER_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+WER_COLUMNS = ["utt", "wer", "cer", "errors", "ref_words", "substitutions", "deletions", "insertions",
+               "ref_norm", "hyp_norm", "hyp"]
+Resynthesizer = Callable[[np.ndarray, int], tuple[np.ndarray, int]]
+
+
+def wer_scores(ref: str, hyp: str, normalizer: Callable[[str], str] = normalize_english) -> dict:
+    """WER/CER of `hyp` against `ref` after normalising both; InputError if `ref` normalises to nothing."""
+    import jiwer
+
+    ref_n, hyp_n = normalizer(ref), normalizer(hyp)
+    if not ref_n:
+        raise InputError(f"reference text {ref!r} is empty after normalisation")
+    w = jiwer.process_words(ref_n, hyp_n)
+    errors = w.substitutions + w.deletions + w.insertions
+    return {"wer": float(w.wer), "cer": float(jiwer.process_characters(ref_n, hyp_n).cer), "errors": errors,
+            "ref_words": len(ref_n.split()), "substitutions": w.substitutions, "deletions": w.deletions,
+            "insertions": w.insertions, "ref_norm": ref_n, "hyp_norm": hyp_n}
+
+
+@dataclass
+class ScoreResult:
+    """All rows for the list (resumed + new, meta order), missing generated files, failures (utt → reason)."""
+
+    rows: list[dict]
+    missing: list[str]
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def values(self, column: str) -> list[float]:
+        return [float(r[column]) for r in self.rows if r.get(column, "") not in ("", "nan")]
+
+
+def _check_missing(entries: list[MetaEntry], gen_dir: Path, strict: bool) -> list[str]:
+    if not gen_dir.is_dir():
+        raise InputError(f"generated-audio directory '{gen_dir}' does not exist")
+    missing = [e.utt for e in entries if not gen_wav_path(gen_dir, e.utt).is_file()]
+    if missing:
+        names = ", ".join(f"{u}.wav" for u in missing[:10])
+        names += f" (+{len(missing) - 10} more)" if len(missing) > 10 else ""
+        msg = f"{len(missing)} of {len(entries)} generated files missing in {gen_dir}: {names}"
+        if strict:
+            raise InputError(msg + "; synthesise them or drop --strict to score the rest")
+        log.warning("%s; they are skipped and counted as missing", msg)
+    return missing
+
+
+def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, columns: list[str],
+         score_one: Callable[[MetaEntry, np.ndarray, int], dict], sample_rate: int, *, batch_size: int,
+         strict: bool, force: bool, desc: str, quiet: bool) -> ScoreResult:
+    """Shared loop: skip missing and already-scored utterances, score the rest, flush rows per batch."""
+    from tqdm import tqdm
+
+    from latentspeech.audio.io import load_audio
+
+    gen_dir, tsv_path = Path(gen_dir), Path(tsv_path)
+    missing = _check_missing(entries, gen_dir, strict)
+    if force and tsv_path.exists():
+        tsv_path.unlink()
+    failed: dict[str, str] = {}
+    with TSVWriter(tsv_path, columns) as writer:
+        done = {r["utt"] for r in read_tsv(tsv_path)}
+        skip = done | set(missing)
+        todo = [e for e in entries if e.utt not in skip]
+        if done:
+            log.info("%s: resuming, %d utterances already in %s", desc, len(done & {e.utt for e in entries}), tsv_path)
+        with tqdm(total=len(todo), desc=desc, unit="utt", disable=quiet or not sys.stderr.isatty()) as bar:
+            for start in range(0, len(todo), batch_size):
+                rows = []
+                for e in todo[start:start + batch_size]:
+                    try:
+                        wav, sr = load_audio(gen_wav_path(gen_dir, e.utt), sample_rate=sample_rate)
+                        rows.append({"utt": e.utt, **score_one(e, wav, sr)})
+                    except InputError as err:
+                        if strict:
+                            raise
+                        failed[e.utt] = str(err)
+                        log.warning("%s: skipping %s: %s", desc, e.utt, err)
+                    bar.update(1)
+                writer.write(rows)
+    by_utt = {r["utt"]: r for r in read_tsv(tsv_path)}
+    return ScoreResult([by_utt[e.utt] for e in entries if e.utt in by_utt], missing, failed)
+
+
+def score_wer(entries: list[MetaEntry], gen_dir: str | Path, asr: ASRBackend, tsv_path: str | Path, *,
+              batch_size: int = 16, strict: bool = False, force: bool = False, quiet: bool = False) -> ScoreResult:
+    """Transcribe `<gen_dir>/<utt>.wav` and score it against the entry's `text`; rows to `tsv_path`."""
+    def score_one(e: MetaEntry, wav: np.ndarray, sr: int) -> dict:
+        hyp = asr.transcribe(wav, sr)
+        return {**wer_scores(e.text, hyp), "hyp": hyp}
+
+    return _run(entries, gen_dir, tsv_path, WER_COLUMNS, score_one, 16_000, batch_size=batch_size,
+                strict=strict, force=force, desc="WER", quiet=quiet)
+
+
+def score_sim(entries: list[MetaEntry], gen_dir: str | Path, embedder: SpeakerEmbedder, tsv_path: str | Path, *,
+              resynthesize: Resynthesizer | None = None, batch_size: int = 16, strict: bool = False,
+              force: bool = False, quiet: bool = False) -> ScoreResult:
+    """SIM-o (and SIM-r when `resynthesize` maps a prompt wav to its VAE resynthesis) per utterance."""
+    from latentspeech.audio.io import load_audio
+
+    sr_e = embedder.sample_rate
+    prompt_emb: dict[Path, np.ndarray] = {}
+    resynth_emb: dict[Path, np.ndarray] = {}
+
+    def prompt_embeddings(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+        if path not in prompt_emb:
+            wav, sr = load_audio(path, sample_rate=sr_e)
+            prompt_emb[path] = embedder.embed(wav, sr)
+            if resynthesize is not None:
+                resynth_emb[path] = embedder.embed(*resynthesize(wav, sr))
+        return prompt_emb[path], resynth_emb.get(path)
+
+    def score_one(e: MetaEntry, wav: np.ndarray, sr: int) -> dict:
+        emb_o, emb_r = prompt_embeddings(e.prompt_wav)
+        emb = embedder.embed(wav, sr)
+        row = {"sim_o": cosine_similarity(emb, emb_o)}
+        if emb_r is not None:
+            row["sim_r"] = cosine_similarity(emb, emb_r)
+        return row
+
+    columns = ["utt", "sim_o"] + (["sim_r"] if resynthesize is not None else [])
+    return _run(entries, gen_dir, tsv_path, columns, score_one, sr_e, batch_size=batch_size, strict=strict,
+                force=force, desc="SIM", quiet=quiet)
+
+
+def summary_section(result: ScoreResult, metrics: list[str], backend: str, tsv_name: str,
+                    seed: int = 0, n_resamples: int = 1000) -> dict:
+    """The summary.json section of one scorer: per metric mean/CI/n, plus missing and failed utterances."""
+    section = {"backend": backend, "tsv": tsv_name,
+               "metrics": {m: summarize(result.values(m), n_resamples=n_resamples, seed=seed) for m in metrics},
+               "missing": result.missing, "failed": result.failed}
+    if "wer" in metrics and result.rows:
+        errors, words = sum(result.values("errors")), sum(result.values("ref_words"))
+        section["metrics"]["wer_corpus"] = {"mean": errors / words if words else None, "ci_low": None,
+                                            "ci_high": None, "n": len(result.rows)}
+    return section
+
+
+def vae_resynthesizer(vae_dir: str | Path, device: str = "cpu") -> Resynthesizer:
+    """(wav, sr) → (VAE decode(encode(wav)), vae sample rate), for SIM-r; loads the σ-VAE model dir once."""
+    import torch
+
+    from latentspeech.audio.io import resample
+    from latentspeech.vae.model import SigmaVAE
+
+    vae = SigmaVAE.from_pretrained(str(vae_dir), device=device)
+
+    def resynthesize(wav: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
+        x = np.asarray(resample(wav, sr, vae.sample_rate) if sr != vae.sample_rate else wav, dtype=np.float32)
+        with torch.inference_mode():
+            y = vae.decode(vae.encode(torch.from_numpy(x)[None, None].to(device)))  # [1, 1, N * hop]
+        return y[0, 0, : x.size].float().cpu().numpy(), vae.sample_rate
+
+    return resynthesize
