@@ -1,0 +1,345 @@
+"""σ-VAE training (training only): `latentspeech train-vae --config conf/vae.yaml --data data/train --exp-dir exp/vae`.
+
+Random fixed-length crops → SigmaVAE → multi-resolution mel + STFT losses (+ μ² / KL regulariser); after
+`loss.gan_start_step` also hinge GAN + feature matching with encodec's MS-STFT discriminator (+ optional MPD).
+AdamW with linear warm-up + cosine decay, gradient clipping, atomic resumable checkpoints (model, discriminator,
+both optimisers and schedulers, grad scaler, RNG states). The batch of step s depends only on (seed, s, rank),
+so `--resume` reproduces the next loss exactly. Runs under torchrun (DDP) unchanged; autocast bf16/fp16 by config.
+At the end the release model dir `<exp_dir>/model/` gets per-dimension latent mean/std over training audio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from latentspeech.config import config_from_dict, config_to_dict, dump_config
+from latentspeech.data.dump import read_wav_list
+from latentspeech.errors import CheckpointError, ConfigError, DataDirError
+from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
+                                   seed_everything, set_rng_state)
+from latentspeech.vae.discriminators import DiscConfig, Discriminators
+from latentspeech.vae.losses import (MultiResolutionMelLoss, MultiResolutionSTFTLoss, discriminator_loss,
+                                     feature_matching_loss, generator_loss)
+from latentspeech.vae.model import SigmaVAE, VAEConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["LossConfig", "DataConfig", "OptimConfig", "TrainConfig", "VAETrainConfig", "CropSampler",
+           "train_vae", "compute_latent_stats", "export_vae", "read_wav_list"]
+
+
+@dataclass
+class LossConfig:
+    mel_weight: float = 1.0
+    stft_weight: float = 0.5
+    reg_weight: float = 1.0e-2          # × mean(μ²) (sigma) or × KL (gaussian)
+    adv_weight: float = 0.05            # ≈ HiFi-GAN's 1 : 45 adversarial : mel ratio
+    fm_weight: float = 0.1
+    gan_start_step: int = 2000          # reconstruction-only warm-up
+    gan_batch_size: int = 0             # discriminator sees the first k examples of each batch (0 = all)
+    mel_n_ffts: tuple[int, ...] = (512, 1024, 2048)
+    mel_n_mels: tuple[int, ...] = (40, 80, 128)
+    stft_n_ffts: tuple[int, ...] = (256, 512, 1024, 2048)
+    disc: DiscConfig = field(default_factory=DiscConfig)
+
+
+@dataclass
+class DataConfig:
+    crop_seconds: float = 1.28          # rounded down to whole latent frames
+    batch_size: int = 16                # per process
+    valid_utts: int = 8
+    valid_max_seconds: float = 8.0
+    stats_utts: int = 200               # utterances sampled for latent mean/std
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 5.0e-4
+    disc_lr: float = 5.0e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 1.0e-2
+    warmup_steps: int = 500
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 20000
+    save_every: int = 500
+    keep_last: int = 3
+    log_every: int = 50
+    valid_every: int = 1000
+    audio_samples: int = 2              # validation clips logged to TensorBoard
+    seed: int = 1234
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"   # autocast dtype (fp16 on GPU only)
+    device: str = "auto"
+    freeze_encoder_step: int = 0        # > 0: encoder frozen after this step (latents dumped earlier stay valid)
+
+
+@dataclass
+class VAETrainConfig:
+    model: VAEConfig = field(default_factory=VAEConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# --- data -------------------------------------------------------------------------------------------
+class CropSampler:
+    """Batches of random crops [B, 1, crop]; the batch of a step is a function of (seed, step, rank) only."""
+
+    def __init__(self, paths: list[str], sample_rate: int, crop_samples: int, seed: int):
+        self.paths, self.sr, self.crop, self.seed = paths, sample_rate, crop_samples, seed
+
+    def batch(self, step: int, batch_size: int, rank: int = 0) -> Tensor:
+        from latentspeech.audio.io import load_audio
+
+        rng = np.random.default_rng([self.seed, step, rank])
+        out = np.zeros((batch_size, 1, self.crop), dtype=np.float32)
+        for i, j in enumerate(rng.integers(len(self.paths), size=batch_size)):
+            wav, _ = load_audio(self.paths[j], self.sr)
+            if len(wav) > self.crop:
+                start = int(rng.integers(len(wav) - self.crop + 1))
+                wav = wav[start: start + self.crop]
+            out[i, 0, : len(wav)] = wav
+        return torch.from_numpy(out)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _unwrap(m: torch.nn.Module) -> torch.nn.Module:
+    return m.module if hasattr(m, "module") else m
+
+
+@torch.no_grad()
+def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Per-dimension mean/std of μ over (a seeded sample of) utterances → ([D], [D])."""
+    from latentspeech.audio.io import load_audio
+
+    model.eval()
+    rng = np.random.default_rng(seed)
+    pick = rng.permutation(len(paths))[:max_utts]
+    total = torch.zeros(model.latent_dim, dtype=torch.float64)
+    total_sq = torch.zeros_like(total)
+    count = 0
+    device = model.latent_mean.device
+    for j in pick:
+        wav, _ = load_audio(paths[j], model.sample_rate)
+        if len(wav) < model.hop_length:
+            continue
+        mu = model.encode(torch.from_numpy(wav).to(device).view(1, 1, -1))[0].double().cpu()  # [N, D]
+        total += mu.sum(0)
+        total_sq += mu.pow(2).sum(0)
+        count += mu.shape[0]
+    if count == 0:
+        raise DataDirError("no utterance long enough to compute latent statistics")
+    mean = total / count
+    std = (total_sq / count - mean.pow(2)).clamp(min=1e-8).sqrt()
+    return mean.float(), std.float()
+
+
+def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, stats_utts: int) -> Path:
+    """Set `latent_mean`/`latent_std` from training audio and write the release model dir."""
+    mean, std = compute_latent_stats(model, train_paths, stats_utts)
+    model.latent_mean.copy_(mean)
+    model.latent_std.copy_(std)
+    model.save_pretrained(str(out_dir))
+    log.info("wrote VAE model dir %s (latent std range %.3g..%.3g)", out_dir, std.min(), std.max())
+    return Path(out_dir)
+
+
+@torch.no_grad()
+def validate(model: SigmaVAE, wavs: list[Tensor], mel_loss: MultiResolutionMelLoss) -> tuple[dict, list[Tensor]]:
+    """Deterministic reconstruction of whole utterances → ({'mel': ..}, reconstructions)."""
+    model.eval()
+    mels, outs = [], []
+    for w in wavs:
+        hat = model.decode(model.encode(w))[..., : w.shape[-1]]
+        mels.append(float(mel_loss(hat, w)))
+        outs.append(hat)
+    model.train()
+    return {"mel": float(np.mean(mels))}, outs
+
+
+# --- training ---------------------------------------------------------------------------------------
+def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str | None = None,
+              resume: bool = False) -> list[float]:
+    """Train; returns the per-step total generator losses of this run (tests use them)."""
+    from latentspeech.audio.io import load_audio
+
+    dist = init_distributed(cfg.train.device)
+    device, tc = dist.device, cfg.train
+    if tc.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision fp16 needs a GPU; use fp32 or bf16 on CPU")
+    exp = Path(exp_dir)
+    seed_everything(tc.seed + dist.rank)
+    train_items = read_wav_list(data_dir)
+    train_paths = [p for _, p in train_items]
+    valid_items = read_wav_list(valid_dir)[: cfg.data.valid_utts] if valid_dir else train_items[: cfg.data.valid_utts]
+
+    model = SigmaVAE(cfg.model).to(device)
+    disc = Discriminators(cfg.loss.disc).to(device)
+    mel_loss = MultiResolutionMelLoss(cfg.model.sample_rate, cfg.loss.mel_n_ffts, cfg.loss.mel_n_mels).to(device)
+    stft_loss = MultiResolutionSTFTLoss(cfg.loss.stft_n_ffts).to(device)
+    oc = cfg.optim
+    opt_g = torch.optim.AdamW(model.parameters(), lr=oc.lr, betas=oc.betas, weight_decay=oc.weight_decay)
+    opt_d = torch.optim.AdamW(disc.parameters(), lr=oc.disc_lr, betas=oc.betas, weight_decay=oc.weight_decay)
+    sched_g = torch.optim.lr_scheduler.LambdaLR(
+        opt_g, cosine_schedule(oc.warmup_steps, tc.max_steps, oc.min_lr_ratio))
+    sched_d = torch.optim.lr_scheduler.LambdaLR(
+        opt_d, cosine_schedule(oc.warmup_steps, max(1, tc.max_steps - cfg.loss.gan_start_step), oc.min_lr_ratio))
+    scaler = torch.amp.GradScaler(device.type, enabled=tc.precision == "fp16")
+
+    ckpt = Checkpointer(exp, keep_last=tc.keep_last)
+    start = 0
+    if resume:
+        state = ckpt.load_latest()
+        if state is None:
+            log.warning("--resume: no checkpoint in %s; starting from scratch", ckpt.dir)
+        else:
+            saved = config_from_dict(state["config"], VAETrainConfig, str(ckpt.latest_path()))
+            if saved.model != cfg.model:
+                raise ConfigError(f"{ckpt.latest_path()} was trained with another model config; "
+                                  "use the same --config/--set or a new --exp-dir")
+            model.load_state_dict(state["model"])
+            disc.load_state_dict(state["disc"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            sched_g.load_state_dict(state["sched_g"])
+            sched_d.load_state_dict(state["sched_d"])
+            scaler.load_state_dict(state["scaler"])
+            set_rng_state(state["rng"])
+            start = int(state["step"])
+            log.info("resumed from step %d (%s)", start, ckpt.latest_path())
+    if dist.is_main:
+        exp.mkdir(parents=True, exist_ok=True)
+        dump_config(cfg, exp / "config.yaml")
+        log.info("config:\n%s", dump_config(cfg))
+        n_g = sum(p.numel() for p in model.parameters())
+        n_d = sum(p.numel() for p in disc.parameters())
+        log.info("σ-VAE %.2fM parameters (discriminator %.2fM); %.2f Hz x %d dims; %d training utterances",
+                 n_g / 1e6, n_d / 1e6, model.frame_rate, model.latent_dim, len(train_paths))
+
+    model_t, disc_t = model, disc
+    if dist.distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        model_t = DDP(model, device_ids=ids, find_unused_parameters=tc.freeze_encoder_step > 0)
+        disc_t = DDP(disc, device_ids=ids)
+
+    crop = max(1, int(cfg.data.crop_seconds * cfg.model.sample_rate) // cfg.model.hop_length) * cfg.model.hop_length
+    sampler = CropSampler(train_paths, cfg.model.sample_rate, crop, tc.seed)
+    max_valid = int(cfg.data.valid_max_seconds * cfg.model.sample_rate)
+    valid_wavs = [torch.from_numpy(load_audio(p, cfg.model.sample_rate)[0][:max_valid]).view(1, 1, -1).to(device)
+                  for _, p in valid_items] if dist.is_main else []
+    logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist.is_main)
+    lc = cfg.loss
+    losses: list[float] = []
+    model.train()
+    disc.train()
+    t_data = 0.0
+    for step in range(start + 1, tc.max_steps + 1):
+        if 0 < tc.freeze_encoder_step < step:
+            model.encoder.requires_grad_(False)  # grads stay None → AdamW leaves the encoder untouched
+            if step == tc.freeze_encoder_step + 1 and dist.is_main:
+                # the latents are final from here on: export now so latent dumps can start
+                export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
+                model.train()
+        t0 = time.perf_counter()
+        wav = sampler.batch(step, cfg.data.batch_size, dist.rank).to(device, non_blocking=True)
+        t_data += time.perf_counter() - t0
+        with _autocast(device, tc.precision):
+            out = model_t(wav)
+        wav_hat = out.wav.float()
+        mel = mel_loss(wav_hat, wav)
+        stft = stft_loss(wav_hat, wav)
+        loss_g = lc.mel_weight * mel + lc.stft_weight * stft + lc.reg_weight * out.reg.float()
+        scalars = {"loss": 0.0, "mel": mel.item(), "stft": stft.item(), "reg": out.reg.item(),
+                   "mu_rms": out.mu.detach().float().pow(2).mean().sqrt().item()}
+        if step > lc.gan_start_step and (lc.adv_weight > 0 or lc.fm_weight > 0):
+            # discriminator step on real + detached fake in one forward (one DDP forward per backward)
+            b = lc.gan_batch_size or wav.shape[0]
+            real, fake = wav[:b], wav_hat[:b]
+            with _autocast(device, tc.precision):
+                logits, fmaps = disc_t(torch.cat([real, fake.detach()]))
+            loss_d = discriminator_loss([x[:b].float() for x in logits], [x[b:].float() for x in logits])
+            opt_d.zero_grad(set_to_none=True)
+            scaler.scale(loss_d).backward()
+            scaler.unscale_(opt_d)
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), oc.grad_clip)
+            scaler.step(opt_d)
+            sched_d.step()
+            # generator adversarial terms; real features reused from the pass above (detached)
+            real_fmaps = [[f[:b].detach() for f in fm] for fm in fmaps]
+            disc.requires_grad_(False)
+            with _autocast(device, tc.precision):
+                fake_logits, fake_fmaps = disc(fake)
+            disc.requires_grad_(True)
+            adv = generator_loss([x.float() for x in fake_logits])
+            fm = feature_matching_loss(real_fmaps, fake_fmaps)
+            loss_g = loss_g + lc.adv_weight * adv + lc.fm_weight * fm
+            scalars.update(d=loss_d.item(), adv=adv.item(), fm=fm.item())
+        opt_g.zero_grad(set_to_none=True)
+        scaler.scale(loss_g).backward()
+        scaler.unscale_(opt_g)
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), oc.grad_clip)
+        scaler.step(opt_g)
+        scaler.update()
+        sched_g.step()
+        losses.append(loss_g.item())
+        scalars.update(loss=losses[-1], gnorm=float(gnorm), lr=sched_g.get_last_lr()[0])
+        if not math.isfinite(losses[-1]):
+            raise RuntimeError(f"loss is {losses[-1]} at step {step}; lower optim.lr or resume from an earlier step")
+        means = logger.update(step, scalars)
+        if means is not None and step % tc.log_every == 0 and dist.is_main:
+            log.debug("data loading %.3f s/step", t_data / tc.log_every)
+            t_data = 0.0
+        if dist.is_main and valid_wavs and (step % tc.valid_every == 0 or step == tc.max_steps):
+            values, recons = validate(model, valid_wavs, mel_loss)
+            logger.scalars("valid", values, step)
+            for i in range(min(tc.audio_samples, len(recons))):
+                logger.audio(f"valid/recon_{i}", recons[i].clamp(-1, 1), step, cfg.model.sample_rate)
+                if step == tc.valid_every or step == start + tc.valid_every:
+                    logger.audio(f"valid/orig_{i}", valid_wavs[i], step, cfg.model.sample_rate)
+        if dist.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
+            ckpt.save({"model": model.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
+                       "opt_d": opt_d.state_dict(), "sched_g": sched_g.state_dict(),
+                       "sched_d": sched_d.state_dict(), "scaler": scaler.state_dict(), "step": step,
+                       "config": config_to_dict(cfg), "rng": rng_state()}, step)
+    if dist.is_main and start < tc.max_steps:
+        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
+    logger.close()
+    if dist.distributed:
+        torch.distributed.barrier()
+    return losses
+
+
+def load_training_model(exp_dir: str | Path) -> tuple[SigmaVAE, VAETrainConfig, int]:
+    """The newest checkpoint's generator (eval mode), its config and step."""
+    ckpt = Checkpointer(exp_dir)
+    state = ckpt.load_latest()
+    if state is None:
+        raise CheckpointError(f"'{exp_dir}' has no checkpoints/step_*.pt; train it with `latentspeech train-vae`")
+    cfg = config_from_dict(state["config"], VAETrainConfig, str(ckpt.latest_path()))
+    model = SigmaVAE(cfg.model)
+    model.load_state_dict(state["model"])
+    return model.eval(), cfg, int(state["step"])

@@ -1,0 +1,104 @@
+"""σ-VAE command line, in-process via `latentspeech.cli.main`: encode/decode/resynth/dump-latents and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from latentspeech.cli import main
+
+from helpers_vae import make_data_dir, make_model_dir, speechy_wav
+
+
+@pytest.fixture
+def vae_dir(tmp_path):
+    torch.set_num_threads(1)
+    return make_model_dir(tmp_path / "vae")
+
+
+@pytest.fixture
+def in_wav(tmp_path):
+    path = tmp_path / "in.wav"
+    sf.write(path, speechy_wav(1.0), 16_000)
+    return path
+
+
+def test_encode_then_decode_writes_latents_and_a_wav_of_the_frame_length(tmp_path, vae_dir, in_wav):
+    npy, out = tmp_path / "x.npy", tmp_path / "out.wav"
+    assert main(["encode", str(in_wav), "-o", str(npy), "--vae", str(vae_dir)]) == 0
+    z = np.load(npy)
+    assert z.shape == (25, 8)  # ceil(16000 / 640) frames x latent_dim
+    assert main(["decode", str(npy), "-o", str(out), "--vae", str(vae_dir)]) == 0
+    info = sf.info(out)
+    assert info.samplerate == 16_000 and info.frames == 25 * 640
+    assert main(["resynth", str(in_wav), "-o", str(tmp_path / "re.wav"), "--vae", str(vae_dir)]) == 0
+    assert sf.info(tmp_path / "re.wav").frames == 16_000
+
+
+def test_existing_output_needs_force(tmp_path, vae_dir, in_wav, capsys):
+    npy = tmp_path / "x.npy"
+    npy.write_bytes(b"old")
+    assert main(["encode", str(in_wav), "-o", str(npy), "--vae", str(vae_dir)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert main(["encode", str(in_wav), "-o", str(npy), "--vae", str(vae_dir), "--force"]) == 0
+
+
+def _one_error_line(capsys, command: str) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("latentspeech")]
+    assert len(err) == 1 and err[0].startswith(f"latentspeech {command}: error: "), err
+    return err[0]
+
+
+def test_clip_shorter_than_one_frame_gives_one_line_and_exit_1(tmp_path, vae_dir, capsys):
+    short = tmp_path / "short.wav"
+    sf.write(short, speechy_wav(0.02), 16_000)
+    assert main(["encode", str(short), "-o", str(tmp_path / "x.npy"), "--vae", str(vae_dir)]) == 1
+    assert "need at least" in _one_error_line(capsys, "encode")
+
+
+def test_non_finite_samples_give_one_line_and_exit_1(tmp_path, vae_dir, capsys):
+    bad = tmp_path / "nan.wav"
+    wav = speechy_wav(0.5)
+    wav[100] = np.nan
+    sf.write(bad, wav, 16_000, subtype="FLOAT")
+    assert main(["encode", str(bad), "-o", str(tmp_path / "x.npy"), "--vae", str(vae_dir)]) == 1
+    assert "NaN" in _one_error_line(capsys, "encode")
+
+
+def test_wrong_or_corrupt_checkpoint_gives_one_line_and_exit_1(tmp_path, vae_dir, in_wav, capsys):
+    lm = tmp_path / "lm"
+    lm.mkdir()
+    (lm / "config.yaml").write_text(yaml.safe_dump({"kind": "tts", "format_version": "1", "model": {}}))
+    assert main(["encode", str(in_wav), "-o", str(tmp_path / "x.npy"), "--vae", str(lm)]) == 1
+    assert "a vae model is needed" in _one_error_line(capsys, "encode")
+    (vae_dir / "model.safetensors").write_bytes(b"\x00" * 10)
+    assert main(["resynth", str(in_wav), "-o", str(tmp_path / "y.wav"), "--vae", str(vae_dir)]) == 1
+    assert "unreadable" in _one_error_line(capsys, "resynth")
+
+
+def test_dump_latents_in_shards_writes_normalised_float16_latents_and_index(tmp_path, vae_dir):
+    from latentspeech.vae.model import SigmaVAE
+
+    data = make_data_dir(tmp_path / "data", n=3)
+    out = tmp_path / "dump" / "train"
+    base = ["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(out)]
+    assert main(base + ["--shard", "1/2"]) == 0
+    assert not (out / "latents.scp").exists()  # incomplete: no index yet
+    assert main(base + ["--shard", "2/2"]) == 0
+    scp = dict(line.split() for line in (out / "latents.scp").read_text().splitlines())
+    n2f = dict(line.split() for line in (out / "utt2num_frames").read_text().splitlines())
+    assert sorted(scp) == ["utt0", "utt1", "utt2"] and (out / "utt2spk").is_file()
+    assert yaml.safe_load((out / "vae.yaml").read_text())["frame_rate"] == 25.0
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    wav, _ = sf.read(data / "wav" / "utt1.wav", dtype="float32")
+    z = np.load(out / scp["utt1"])
+    assert z.dtype == np.float16 and z.shape == (int(n2f["utt1"]), 8) == (-(-len(wav) // 640), 8)
+    with torch.no_grad():
+        ref = vae.encode(torch.from_numpy(wav).view(1, 1, -1), normalize=True)[0].numpy()
+    np.testing.assert_allclose(z.astype(np.float32), ref, atol=2e-2, rtol=1e-2)
+    mtime = (out / scp["utt1"]).stat().st_mtime_ns
+    assert main(base) == 0  # resumable: nothing re-encoded
+    assert (out / scp["utt1"]).stat().st_mtime_ns == mtime
