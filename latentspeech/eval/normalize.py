@@ -4,7 +4,7 @@ In the spirit of Whisper's `EnglishTextNormalizer` (Radford et al., 2022), writt
 other way — digits become words ("25" → "twenty five", "$3.50" → "three dollars fifty cents") — because our
 references are TTS input text. Steps: unicode folding, bracketed asides and fillers removed, contractions
 expanded, titles/abbreviations spelled out, numbers/currency/ordinals/percent to words, punctuation removed,
-lower case, single spaces.
+lower case, single spaces. Number words come from `latentspeech.text.normalize` (one implementation).
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["normalize_english", "number_to_words"]
+from latentspeech.text.normalize import number_to_words, ordinal_to_words, year_to_words
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
-_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                  "nine": "ninth", "twelve": "twelfth"}
+__all__ = ["normalize_english"]
+
 
 # Titles and common abbreviations (Whisper's `EnglishTextNormalizer` list, plus a few).
 _ABBREVIATIONS = {
@@ -48,60 +44,14 @@ _WORDS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "prof"
           "realise": "realize", "organise": "organize", "okay": "ok", "etc": "et cetera"}
 
 
-def _below_thousand(n: int) -> list[str]:
-    words: list[str] = []
-    if n >= 100:
-        words += [_ONES[n // 100], "hundred"]
-        n %= 100
-    if n >= 20:
-        words.append(_TENS[n // 10])
-        n %= 10
-        if n:
-            words.append(_ONES[n])
-    elif n or not words:
-        words.append(_ONES[n])
-    return words
-
-
-def number_to_words(n: int) -> str:
-    """Cardinal in American style without "and": 1234 → "one thousand two hundred thirty four"."""
-    if n < 0:
-        return "minus " + number_to_words(-n)
-    if n < 1000:
-        return " ".join(_below_thousand(n))
-    words: list[str] = []
-    for scale, name in _SCALES:
-        if n >= scale:
-            words += [number_to_words(n // scale), name]
-            n %= scale
-    if n:
-        words += _below_thousand(n)
-    return " ".join(words)
-
-
-def _ordinal(n: int) -> str:
-    words = number_to_words(n).split()
-    last = words[-1]
-    if last in _ORDINAL_WORDS:
-        words[-1] = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return " ".join(words)
-
-
 def _year_or_number(digits: str) -> str:
-    """Four-digit years 1100–1999 and 2010–2099 are read as pairs ("nineteen ninety"); else a cardinal."""
+    """Four-digit numbers 1100–2099 read as years ("nineteen ninety"); else a cardinal."""
     n = int(digits)
-    if len(digits) == 4 and (1100 <= n <= 1999 or 2010 <= n <= 2099) and n % 100 != 0:
-        hi, lo = divmod(n, 100)
-        return f"{number_to_words(hi)} {'oh ' + _ONES[lo] if lo < 10 else number_to_words(lo)}"
-    return number_to_words(n)
+    return year_to_words(n) if len(digits) == 4 and 1100 <= n <= 2099 else number_to_words(n)
 
 
 def _digits(s: str) -> str:
-    return " ".join(_ONES[int(c)] for c in s)
+    return " ".join(number_to_words(int(c)) for c in s)
 
 
 def _money(m: re.Match) -> str:
@@ -133,7 +83,7 @@ def _numbers(text: str) -> str:
                   lambda m: _money(m) if (m.group(2) or m.group(3)) else m.group(0), text, flags=re.I)
     text = re.sub(r"(\d+(?:\.\d+)?)\s?%", r"\1 percent", text)
     text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _time, text)
-    text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: _ordinal(int(m.group(1))), text, flags=re.I)
+    text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), text, flags=re.I)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 → 1000
     text = re.sub(r"(?<![\w.])-(?=\d)", " minus ", text)
     text = re.sub(r"\b(\d+)\.(\d+)\b", lambda m: f"{number_to_words(int(m.group(1)))} point {_digits(m.group(2))}",
