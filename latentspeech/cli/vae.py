@@ -7,7 +7,7 @@ from pathlib import Path
 
 from latentspeech.cli.common import add_config_args, existing_file, output_path
 
-DEFAULT_VAE = "pretrained/default/vae"
+DEFAULT_VAE = "vae_synth_cpu"  # pretrained/vae_synth_cpu: the shipped CPU σ-VAE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=what)
         p.add_argument("input", help="input .npy" if name == "decode" else "input audio file")
         p.add_argument("-o", "--out", required=True, help="output file")
-        p.add_argument("--vae", default=None, help=f"VAE model dir (default: {DEFAULT_VAE})")
+        p.add_argument("--vae", default=None, help=f"VAE model name under pretrained/ or model dir (default: {DEFAULT_VAE})")
         if name != "resynth":
             p.add_argument("--raw", action="store_true",
                            help="un-normalised μ (default: normalised by the stored latent mean/std, as in dumps)")
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("dump-latents", help="encode a data dir into normalised float16 latents (resumable)")
     p.add_argument("--data", required=True, help="data dir (wav.scp)")
-    p.add_argument("--vae", required=True, help="VAE model dir")
+    p.add_argument("--vae", required=True, help="VAE model name under pretrained/ or model dir")
     p.add_argument("--out", required=True, help="e.g. dump/latents/<tag>/train")
     p.add_argument("--shard", default=None, metavar="I/N", help="only shard I of N (1-based, kaldi JOB style)")
     p.add_argument("--nj", type=int, default=1, help="parallel processes (1 thread each)")
@@ -55,16 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def resolve_vae_dir(arg: str | None) -> Path:
-    """--vae value → model dir (default `pretrained/default/vae`), or InputError saying what to pass."""
-    from latentspeech.errors import InputError
+    """--vae value (a name under pretrained/ or a model dir; default DEFAULT_VAE) → model dir, or a one-line error."""
+    from latentspeech.errors import CheckpointError, InputError
+    from latentspeech.pretrained import resolve_model
 
-    path = Path(arg if arg is not None else DEFAULT_VAE)
-    if not path.exists():
-        if arg is None:
-            raise InputError(f"no VAE given and '{DEFAULT_VAE}' does not exist; pass --vae DIR "
-                             "(a model dir from train-vae/export-vae, e.g. exp/vae/model)")
-        raise InputError(f"VAE model dir '{arg}' does not exist")
-    return path
+    try:
+        return resolve_model(arg if arg is not None else DEFAULT_VAE)
+    except CheckpointError as e:
+        hint = " (no --vae given)" if arg is None else ""
+        raise InputError(f"{e}{hint}; pass --vae DIR, a model dir from train-vae/export-vae such as exp/vae/model") from None
 
 
 def _load_vae(args):

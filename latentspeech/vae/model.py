@@ -182,9 +182,11 @@ class SigmaVAE(nn.Module):
     # --- release model dir -------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, model_dir: str, device: str | torch.device = "cpu") -> "SigmaVAE":
-        """Load a model dir written by `save_pretrained` / `latentspeech export-vae` (strict)."""
+        """Load a model dir (or a name under pretrained/) written by `save_pretrained` / `export-vae` (strict)."""
         from latentspeech.checkpoint import load_model_dir, load_state_dict_strict
+        from latentspeech.pretrained import resolve_model
 
+        model_dir = str(resolve_model(model_dir))
         config, state, _ = load_model_dir(model_dir, VAEConfig, "vae")
         try:
             model = cls(config)
@@ -193,9 +195,11 @@ class SigmaVAE(nn.Module):
         load_state_dict_strict(model, state, str(model_dir))
         return model.to(device).eval()
 
-    def save_pretrained(self, model_dir: str, extra: dict | None = None) -> None:
-        """Write config.yaml + model.safetensors (kind 'vae'), incl. the latent mean/std buffers."""
+    def save_pretrained(self, model_dir: str, extra: dict | None = None, dtype: torch.dtype | None = None) -> None:
+        """Write config.yaml + model.safetensors (kind 'vae'), incl. the latent mean/std buffers.
+
+        `dtype` (e.g. torch.float16) is the storage dtype of floating tensors; loading casts back."""
         from latentspeech.checkpoint import save_model_dir
 
         extra = {"frame_rate": self.frame_rate, **(extra or {})}
-        save_model_dir(model_dir, "vae", self.config, self.state_dict(), extra=extra)
+        save_model_dir(model_dir, "vae", self.config, self.state_dict(), extra=extra, dtype=dtype)
