@@ -119,13 +119,19 @@ def cmd_export_tts(args) -> int:
 
 
 def _list_models() -> int:
+    from latentspeech.checkpoint import read_model_kind
+    from latentspeech.errors import CheckpointError
     from latentspeech.pretrained import available_models
 
     models = available_models()
     if not models:
         print("no named models yet; export one with `latentspeech export-tts ... --out pretrained/<name>`")
     for name, path in models.items():
-        print(f"{name}\t{path}")
+        try:
+            kind = read_model_kind(path)
+        except CheckpointError:
+            kind = "unreadable"
+        print(f"{name}\t{kind}\t{path}")  # only kind 'tts' can speak; 'vae' dirs serve --vae
     return 0
 
 
