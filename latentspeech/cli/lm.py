@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--valid-data", default=None, help="phoneme dump of a validation set (with --valid-latents)")
     p.add_argument("--valid-latents", default=None, help="latent dump of the validation set")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --exp-dir")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from the LM weights of a 'tts' model (name or dir), fresh optimiser; --resume wins")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (under torchrun: cuda:LOCAL_RANK)")
     p.set_defaults(func=cmd_train_lm, _parser=p)
 
@@ -98,7 +100,8 @@ def cmd_train_lm(args) -> int:
         if path is not None and not Path(path).is_dir():
             raise InputError(f"{what} directory '{path}' does not exist")
     train_lm(config, args.data, args.latents, args.exp_dir, data_dir=args.data_dir, resume=args.resume,
-             device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents)
+             device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents,
+             init_from=args.init_from)
     return 0
 
 

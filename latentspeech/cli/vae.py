@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--valid-data", help="validation data dir (default: first utterances of --data)")
     p.add_argument("--exp-dir", required=True, help="output: checkpoints/, tensorboard/, config.yaml, model/")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --exp-dir")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="start from the weights of a 'vae' model (name or dir), fresh optimisers; --resume wins")
     p.add_argument("--num-threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=cmd_train_vae)
 
@@ -167,7 +169,7 @@ def cmd_train_vae(args) -> int:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     cfg = load_config(args.config, VAETrainConfig, args.overrides)
-    train_vae(cfg, args.data, args.exp_dir, valid_dir=args.valid_data, resume=args.resume)
+    train_vae(cfg, args.data, args.exp_dir, valid_dir=args.valid_data, resume=args.resume, init_from=args.init_from)
     return 0
 
 

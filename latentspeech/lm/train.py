@@ -30,7 +30,7 @@ from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, in
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OptimConfig", "TrainConfig", "LMTrainConfig", "train_lm", "load_vocab"]
+__all__ = ["OptimConfig", "TrainConfig", "LMTrainConfig", "train_lm", "load_init_weights", "load_vocab"]
 
 
 @dataclass
@@ -109,10 +109,35 @@ def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float
     return {k: v / max(1, n) for k, v in sums.items()}
 
 
+def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
+    """Load the LM weights (`lm.*`, cast to the model's fp32) of a "tts" model dir from export-tts into `lm`.
+
+    `init_from` is a name under pretrained/ or a model dir; returns the resolved dir. CheckpointError (one line)
+    on a wrong kind or an architecture mismatch."""
+    from latentspeech.api import TTSModelConfig
+    from latentspeech.checkpoint import load_model_dir, load_state_dict_strict
+    from latentspeech.errors import CheckpointError
+    from latentspeech.pretrained import resolve_model
+
+    model_dir = resolve_model(init_from)
+    try:
+        saved, state, _ = load_model_dir(model_dir, TTSModelConfig, "tts")
+    except CheckpointError as e:
+        raise CheckpointError(f"--init-from: {e} (train-lm takes a tts model dir from export-tts)") from None
+    load_state_dict_strict(lm, {k[3:]: v for k, v in state.items() if k.startswith("lm.")}, f"--init-from {model_dir}")
+    if saved.lm != lm.config:
+        diff = [k for k in saved.lm.__dict__ if getattr(saved.lm, k) != getattr(lm.config, k, None)]
+        log.warning("--init-from %s: model config differs in %s (weights still fit)", model_dir, ", ".join(diff))
+    return model_dir
+
+
 def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,
              resume: bool = False, device: str = "auto", valid_phn_dir: str | None = None,
-             valid_latent_dir: str | None = None) -> Path:
-    """Train (or resume) an LM; returns the path of the last checkpoint."""
+             valid_latent_dir: str | None = None, init_from: str | Path | None = None) -> Path:
+    """Train (or resume) an LM; returns the path of the last checkpoint.
+
+    `init_from` (a "tts" model dir or name) warm-starts the LM weights at step 0 (fresh optimiser and schedule);
+    ignored when `resume` finds a checkpoint."""
     dist_info = init_distributed(device)
     dev = dist_info.device
     exp = Path(exp_dir)
@@ -143,6 +168,10 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
         shutil.copyfile(Path(latent_dir) / "vae.yaml", exp / "vae.yaml")
 
     lm = LatentLM(mc).to(dev)
+    if state is not None and init_from is not None:
+        log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
+    elif init_from is not None:
+        log.info("initialised weights from %s", load_init_weights(lm, init_from))
     counts = lm.num_parameters()
     log.info("LM: %.2fM parameters (transformer %.2fM, head %.2fM); frame rate %.2f Hz; device %s",
              counts["total"] / 1e6, counts["transformer"] / 1e6, counts["head"] / 1e6, dataset.frame_rate, dev)

@@ -35,7 +35,7 @@ from latentspeech.vae.model import SigmaVAE, VAEConfig
 log = logging.getLogger(__name__)
 
 __all__ = ["LossConfig", "DataConfig", "OptimConfig", "TrainConfig", "VAETrainConfig", "CropSampler",
-           "train_vae", "compute_latent_stats", "export_vae", "read_wav_list"]
+           "train_vae", "load_init_weights", "compute_latent_stats", "export_vae", "read_wav_list"]
 
 
 @dataclass
@@ -179,10 +179,33 @@ def validate(model: SigmaVAE, wavs: list[Tensor], mel_loss: MultiResolutionMelLo
     return {"mel": float(np.mean(mels))}, outs
 
 
+def load_init_weights(model: SigmaVAE, init_from: str | Path) -> Path:
+    """Load a release VAE model dir's weights (incl. latent mean/std, cast to fp32) into `model`, strictly.
+
+    `init_from` is a name under pretrained/ or a model dir; returns the resolved dir. CheckpointError (one line)
+    on a wrong kind or an architecture mismatch."""
+    from latentspeech.checkpoint import load_model_dir, load_state_dict_strict
+    from latentspeech.pretrained import resolve_model
+
+    model_dir = resolve_model(init_from)
+    try:
+        saved, state, _ = load_model_dir(model_dir, VAEConfig, "vae")
+    except CheckpointError as e:
+        raise CheckpointError(f"--init-from: {e} (train-vae takes a VAE model dir from export-vae)") from None
+    load_state_dict_strict(model, state, f"--init-from {model_dir}")  # casts fp16 storage to the model's fp32
+    if saved != model.config:
+        diff = [k for k in saved.__dict__ if getattr(saved, k) != getattr(model.config, k, None)]
+        log.warning("--init-from %s: model config differs in %s (weights still fit)", model_dir, ", ".join(diff))
+    return model_dir
+
+
 # --- training ---------------------------------------------------------------------------------------
 def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str | None = None,
-              resume: bool = False) -> list[float]:
-    """Train; returns the per-step total generator losses of this run (tests use them)."""
+              resume: bool = False, init_from: str | Path | None = None) -> list[float]:
+    """Train; returns the per-step total generator losses of this run (tests use them).
+
+    `init_from` (a VAE model dir or name) warm-starts the generator's weights at step 0 (fresh discriminator,
+    optimisers and schedules); ignored when `resume` finds a checkpoint."""
     from latentspeech.audio.io import load_audio
 
     dist = init_distributed(cfg.train.device)
@@ -210,25 +233,29 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
 
     ckpt = Checkpointer(exp, keep_last=tc.keep_last)
     start = 0
-    if resume:
-        state = ckpt.load_latest()
-        if state is None:
-            log.warning("--resume: no checkpoint in %s; starting from scratch", ckpt.dir)
-        else:
-            saved = config_from_dict(state["config"], VAETrainConfig, str(ckpt.latest_path()))
-            if saved.model != cfg.model:
-                raise ConfigError(f"{ckpt.latest_path()} was trained with another model config; "
-                                  "use the same --config/--set or a new --exp-dir")
-            model.load_state_dict(state["model"])
-            disc.load_state_dict(state["disc"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
-            sched_g.load_state_dict(state["sched_g"])
-            sched_d.load_state_dict(state["sched_d"])
-            scaler.load_state_dict(state["scaler"])
-            set_rng_state(state["rng"])
-            start = int(state["step"])
-            log.info("resumed from step %d (%s)", start, ckpt.latest_path())
+    state = ckpt.load_latest() if resume else None
+    if resume and state is None:
+        log.warning("--resume: no checkpoint in %s; starting from %s", ckpt.dir,
+                    "--init-from weights" if init_from is not None else "scratch")
+    if state is not None:
+        saved = config_from_dict(state["config"], VAETrainConfig, str(ckpt.latest_path()))
+        if saved.model != cfg.model:
+            raise ConfigError(f"{ckpt.latest_path()} was trained with another model config; "
+                              "use the same --config/--set or a new --exp-dir")
+        model.load_state_dict(state["model"])
+        disc.load_state_dict(state["disc"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        sched_g.load_state_dict(state["sched_g"])
+        sched_d.load_state_dict(state["sched_d"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        start = int(state["step"])
+        log.info("resumed from step %d (%s)", start, ckpt.latest_path())
+        if init_from is not None:
+            log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
+    elif init_from is not None:
+        log.info("initialised weights from %s", load_init_weights(model, init_from))
     if dist.is_main:
         exp.mkdir(parents=True, exist_ok=True)
         dump_config(cfg, exp / "config.yaml")

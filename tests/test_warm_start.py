@@ -1,0 +1,108 @@
+"""--init-from: weights-only warm start of train-vae / train-lm from release (fp16) model dirs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from helpers_lm import make_dump, make_tts_dir
+from helpers_vae import REPO, make_data_dir, tiny_model_config
+from latentspeech.cli import main
+from latentspeech.vae.model import SigmaVAE
+
+VAE_YAML = str(REPO / "egs" / "synth" / "tts1" / "conf" / "vae_tiny.yaml")
+LM_YAML = str(REPO / "egs" / "synth" / "tts1" / "conf" / "lm_tiny.yaml")
+ONE_STEP_LR0 = ["--set", "train.max_steps=1", "--set", "optim.lr=0.0"]
+
+
+def _fp16_vae_dir(path):
+    torch.manual_seed(3)
+    vae = SigmaVAE(tiny_model_config())
+    vae.latent_mean.normal_()
+    vae.latent_std.uniform_(0.5, 2.0)
+    vae.save_pretrained(str(path), dtype=torch.float16)
+    return path
+
+
+def _assert_same(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for k, v in want.items():
+        assert torch.equal(got[k], v.float() if v.is_floating_point() else v), k
+
+
+def _one_line_error(capsys, *needles: str) -> None:
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]  # stderr also holds the log
+    assert len(lines) == 1, lines
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_train_vae_init_from_loads_weights_then_resume_wins(tmp_path, caplog, capsys):
+    from safetensors.torch import load_file
+
+    src = _fp16_vae_dir(tmp_path / "src")
+    data = make_data_dir(tmp_path / "data", n=2, seconds=0.5)
+    exp = tmp_path / "exp"
+    args = ["train-vae", "--config", VAE_YAML, "--data", str(data), "--exp-dir", str(exp), *ONE_STEP_LR0,
+            "--set", "data.stats_utts=1", "--init-from", str(src)]
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert any(r.getMessage() == f"initialised weights from {src}" for r in caplog.records)
+    state = torch.load(exp / "checkpoints" / "step_00000001.pt", weights_only=True)
+    _assert_same(state["model"], load_file(str(src / "model.safetensors")))  # incl. latent_mean/std
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(args + ["--resume"]) == 0
+    assert any("ignored" in r.getMessage() for r in caplog.records)
+    assert not any(r.getMessage().startswith("initialised") for r in caplog.records)
+
+    other = tmp_path / "other"
+    SigmaVAE(tiny_model_config(enc_dim=16)).save_pretrained(str(other))
+    capsys.readouterr()
+    assert main(args[:-1] + [str(other), "--exp-dir", str(tmp_path / "e2")]) == 1
+    _one_line_error(capsys, "does not match this model")
+    tts = make_tts_dir(tmp_path / "tts")
+    assert main(args[:-1] + [str(tts), "--exp-dir", str(tmp_path / "e3")]) == 1
+    _one_line_error(capsys, "holds a tts model", "export-vae")
+
+
+@pytest.fixture
+def dump(tmp_path):
+    return make_dump(tmp_path, n_utts=6)
+
+
+def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys):
+    from safetensors.torch import load_file
+
+    from latentspeech.api import TTS
+    from latentspeech.config import load_config
+    from latentspeech.lm.model import LatentLM
+    from latentspeech.lm.train import LMTrainConfig
+    from latentspeech.text.vocab import PhonemeVocab
+
+    phn, lat, _ = dump
+    vocab = PhonemeVocab.default()
+    mc = load_config(LM_YAML, LMTrainConfig).model
+    mc.vocab_size = len(vocab)
+    torch.manual_seed(5)
+    src = tmp_path / "src"
+    TTS(SigmaVAE(tiny_model_config()), LatentLM(mc), vocab).save_pretrained(src, dtype="float16")
+    args = ["train-lm", "--config", LM_YAML, "--data", str(phn), "--latents", str(lat), *ONE_STEP_LR0,
+            "--device", "cpu", "--exp-dir", str(tmp_path / "exp"), "--init-from", str(src)]
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert any(r.getMessage() == f"initialised weights from {src}" for r in caplog.records)
+    state = torch.load(tmp_path / "exp" / "checkpoints" / "step_00000001.pt", weights_only=True)
+    want = {k[3:]: v for k, v in load_file(str(src / "model.safetensors")).items() if k.startswith("lm.")}
+    _assert_same(state["model"], want)
+
+    small = make_tts_dir(tmp_path / "small")  # d_model 32 vs lm_tiny's 64
+    capsys.readouterr()
+    assert main(args[:-4] + ["--exp-dir", str(tmp_path / "e2"), "--init-from", str(small)]) == 1
+    _one_line_error(capsys, "does not match this model")
+    vae_dir = tmp_path / "vae"
+    SigmaVAE(tiny_model_config()).save_pretrained(str(vae_dir))
+    assert main(args[:-4] + ["--exp-dir", str(tmp_path / "e3"), "--init-from", str(vae_dir)]) == 1
+    _one_line_error(capsys, "holds a vae model", "export-tts")
