@@ -5,6 +5,7 @@
 - `Checkpointer`: atomic `step_00001200.pt` files, keep-last-N, newest-complete resume.
 - `StepLogger`: one log line per `log_every` steps plus TensorBoard scalars (rank 0 only).
 - `cosine_schedule(...)`: linear warm-up then cosine decay, as a LambdaLR factor.
+- `load_init_weights(...)`: weights-only warm start from a release model dir (`--init-from`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from latentspeech.checkpoint import atomic_save, load_checkpoint
+from latentspeech.checkpoint import atomic_save, load_checkpoint, load_model_dir, load_state_dict_strict
 from latentspeech.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ __all__ = [
     "cosine_schedule",
     "rng_state",
     "set_rng_state",
+    "load_init_weights",
 ]
 
 
@@ -219,3 +221,31 @@ class StepLogger:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, config_cls: type, kind: str, *,
+                      prefix: str = "", model_config: Callable[[Any], Any] = lambda saved: saved,
+                      hint: str = "") -> Path:
+    """Warm start: load a release model dir's weights into `module`, strictly, cast to the module's dtype.
+
+    `init_from` is a name under pretrained/ or a model dir of `kind`; only keys starting with `prefix` are
+    loaded (prefix stripped). `model_config(saved)` picks the part of the saved config that describes `module`;
+    fields that differ from `module.config` without changing weight shapes are logged as a warning.
+    Returns the resolved dir; CheckpointError (one line, ending in `hint`) on a wrong kind or a mismatch.
+    """
+    from latentspeech.pretrained import resolve_model
+
+    model_dir = resolve_model(init_from)
+    try:
+        saved, state, _ = load_model_dir(model_dir, config_cls, kind)
+    except CheckpointError as e:
+        raise CheckpointError(f"--init-from: {e}{hint}") from None
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    load_state_dict_strict(module, state, f"--init-from {model_dir}")
+    saved_model = model_config(saved)
+    current = getattr(module, "config", saved_model)
+    if saved_model != current:
+        diff = [k for k in saved_model.__dict__ if getattr(saved_model, k) != getattr(current, k, None)]
+        log.warning("--init-from %s: model config differs in %s (weights still fit)", model_dir, ", ".join(diff))
+    return model_dir

@@ -25,6 +25,7 @@ from latentspeech.data.batching import DynamicBatchSampler
 from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm, read_map
 from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
 from latentspeech.lm.model import LatentLM, LMConfig
+from latentspeech.training import load_init_weights as _load_init_weights
 from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
                                    seed_everything, set_rng_state)
 
@@ -110,25 +111,11 @@ def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float
 
 
 def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
-    """Load the LM weights (`lm.*`, cast to the model's fp32) of a "tts" model dir from export-tts into `lm`.
-
-    `init_from` is a name under pretrained/ or a model dir; returns the resolved dir. CheckpointError (one line)
-    on a wrong kind or an architecture mismatch."""
+    """Load the LM weights (`lm.*`) of a "tts" model dir from export-tts into `lm` (training.load_init_weights)."""
     from latentspeech.api import TTSModelConfig
-    from latentspeech.checkpoint import load_model_dir, load_state_dict_strict
-    from latentspeech.errors import CheckpointError
-    from latentspeech.pretrained import resolve_model
 
-    model_dir = resolve_model(init_from)
-    try:
-        saved, state, _ = load_model_dir(model_dir, TTSModelConfig, "tts")
-    except CheckpointError as e:
-        raise CheckpointError(f"--init-from: {e} (train-lm takes a tts model dir from export-tts)") from None
-    load_state_dict_strict(lm, {k[3:]: v for k, v in state.items() if k.startswith("lm.")}, f"--init-from {model_dir}")
-    if saved.lm != lm.config:
-        diff = [k for k in saved.lm.__dict__ if getattr(saved.lm, k) != getattr(lm.config, k, None)]
-        log.warning("--init-from %s: model config differs in %s (weights still fit)", model_dir, ", ".join(diff))
-    return model_dir
+    return _load_init_weights(lm, init_from, TTSModelConfig, "tts", prefix="lm.", model_config=lambda s: s.lm,
+                              hint=" (train-lm takes a tts model dir from export-tts)")
 
 
 def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,

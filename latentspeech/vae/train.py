@@ -25,6 +25,7 @@ from torch import Tensor
 from latentspeech.config import config_from_dict, config_to_dict, dump_config
 from latentspeech.data.dump import read_wav_list
 from latentspeech.errors import CheckpointError, ConfigError, DataDirError
+from latentspeech.training import load_init_weights as _load_init_weights
 from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
                                    seed_everything, set_rng_state)
 from latentspeech.vae.discriminators import DiscConfig, Discriminators
@@ -180,23 +181,9 @@ def validate(model: SigmaVAE, wavs: list[Tensor], mel_loss: MultiResolutionMelLo
 
 
 def load_init_weights(model: SigmaVAE, init_from: str | Path) -> Path:
-    """Load a release VAE model dir's weights (incl. latent mean/std, cast to fp32) into `model`, strictly.
-
-    `init_from` is a name under pretrained/ or a model dir; returns the resolved dir. CheckpointError (one line)
-    on a wrong kind or an architecture mismatch."""
-    from latentspeech.checkpoint import load_model_dir, load_state_dict_strict
-    from latentspeech.pretrained import resolve_model
-
-    model_dir = resolve_model(init_from)
-    try:
-        saved, state, _ = load_model_dir(model_dir, VAEConfig, "vae")
-    except CheckpointError as e:
-        raise CheckpointError(f"--init-from: {e} (train-vae takes a VAE model dir from export-vae)") from None
-    load_state_dict_strict(model, state, f"--init-from {model_dir}")  # casts fp16 storage to the model's fp32
-    if saved != model.config:
-        diff = [k for k in saved.__dict__ if getattr(saved, k) != getattr(model.config, k, None)]
-        log.warning("--init-from %s: model config differs in %s (weights still fit)", model_dir, ", ".join(diff))
-    return model_dir
+    """Load a release VAE model dir (incl. latent mean/std) into `model` (training.load_init_weights)."""
+    return _load_init_weights(model, init_from, VAEConfig, "vae",
+                              hint=" (train-vae takes a VAE model dir from export-vae)")
 
 
 # --- training ---------------------------------------------------------------------------------------
