@@ -15,6 +15,34 @@ import json
 from pathlib import Path
 
 
+def write_reference_audio(entries, data, vae, work: Path) -> None:
+    """<work>/ground_truth/<utt>.wav (at the VAE's rate) and <work>/resynthesis/<utt>.wav (encode → decode)."""
+    import torch
+
+    from latentspeech.audio.io import load_audio, save_audio
+
+    for sub in ("ground_truth", "resynthesis"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        if (work / "resynthesis" / f"{entry.utt}.wav").exists():
+            continue
+        wav, sr = load_audio(data.wav_path(entry.utt), sample_rate=vae.sample_rate)
+        with torch.inference_mode():
+            resynth = vae.decode(vae.encode(torch.from_numpy(wav)[None, None]))[0, 0, : len(wav)]
+        save_audio(work / "ground_truth" / f"{entry.utt}.wav", wav, sr)
+        save_audio(work / "resynthesis" / f"{entry.utt}.wav", resynth.numpy(), sr)
+
+
+def metric_cell(summary: dict, key: str) -> str:
+    """'mean [ci_low, ci_high]' of a metric in an eval summary.json (WER/CER in %, SIM as cosine)."""
+    for section in summary.get("sections", {}).values():
+        m = section.get("metrics", {}).get(key)
+        if m:
+            scale, fmt = (1.0, ".3f") if key.startswith("sim") else (100.0, ".1f")
+            return f"{scale * m['mean']:{fmt}} [{scale * m['ci_low']:{fmt}}, {scale * m['ci_high']:{fmt}}]"
+    return "–"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--vae", required=True, help="VAE model name under pretrained/ or model dir")
@@ -27,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from latentspeech.audio.io import load_audio, save_audio
     from latentspeech.cli import main as cli
     from latentspeech.data.kaldi import DataDir
     from latentspeech.eval.meta import read_meta
@@ -41,15 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         cli(["-q", "make-eval-list", "--data", args.data, "--out", str(meta), "--mode", "cross",
              "--max-utts", str(args.max_utts), "--seed", "0"])
     vae = SigmaVAE.from_pretrained(args.vae)
-    data = DataDir.load(args.data)
-    for sub in ("ground_truth", "resynthesis"):
-        (work / sub).mkdir(exist_ok=True)
-    for entry in read_meta(meta):
-        wav, sr = load_audio(data.wav_path(entry.utt), sample_rate=vae.sample_rate)
-        with torch.inference_mode():
-            resynth = vae.decode(vae.encode(torch.from_numpy(wav)[None, None]))[0, 0, : len(wav)]
-        save_audio(work / "ground_truth" / f"{entry.utt}.wav", wav, sr)
-        save_audio(work / "resynthesis" / f"{entry.utt}.wav", resynth.numpy(), sr)
+    write_reference_audio(read_meta(meta), DataDir.load(args.data), vae, work)
 
     rows = []
     for sub in ("ground_truth", "resynthesis"):
@@ -61,20 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         summary = json.loads((scores / "summary.json").read_text())
         rows.append((sub, summary))
 
-    def cell(summary: dict, key: str) -> str:
-        for section in summary.get("sections", {}).values():
-            m = section.get("metrics", {}).get(key)
-            if m:
-                scale, fmt = (1.0, ".3f") if key.startswith("sim") else (100.0, ".1f")
-                return (f"{scale * m['mean']:{fmt}} [{scale * m['ci_low']:{fmt}}, "
-                        f"{scale * m['ci_high']:{fmt}}]")
-        return "–"
-
     lines = [f"VAE intelligibility: `{args.vae}` on `{args.data}` ({args.max_utts} utterances, Whisper tiny.en, "
              "resemblyzer; 95% bootstrap CI)", "", "| audio | WER % | CER % | SIM-o |", "|---|---|---|---|"]
     for sub, summary in rows:
-        lines.append(f"| {sub.replace('_', ' ')} | {cell(summary, 'wer')} | {cell(summary, 'cer')} | "
-                     f"{cell(summary, 'sim_o')} |")
+        lines.append(f"| {sub.replace('_', ' ')} | {metric_cell(summary, 'wer')} | {metric_cell(summary, 'cer')} | "
+                     f"{metric_cell(summary, 'sim_o')} |")
     text = "\n".join(lines)
     print(text)
     if args.report:

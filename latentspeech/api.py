@@ -1,6 +1,7 @@
 """Python API: zero-shot TTS from a "tts" model dir (σ-VAE + LM + phoneme table + decode defaults).
 
     tts = TTS.from_pretrained("default")            # or a model dir such as "pretrained/synth"
+    wav, text = tts.example_prompt("espeak-f4")      # prompts shipped with the model (tts.example_prompts())
     out = tts.synthesize("Text to say.", prompt_wav="p.wav", prompt_text="What p.wav says.", seed=0)
     out.wav, out.sample_rate, out.timings           # float32 [T]; rtf, first_audio_s, frames, ...
     tts.synthesize_to_file("out.wav", "Text to say.", prompt_wav="p.wav", prompt_text="...")
@@ -83,6 +84,7 @@ class TTS:
         self.vocab = vocab
         self.decode_config = decode_config or DecodeConfig()
         self.language = language
+        self.model_dir: Path | None = None   # set by from_pretrained; holds the example prompts
         self._phonemizer = None
         if vae.latent_dim != lm.config.latent_dim:
             raise CheckpointError(f"VAE latent_dim {vae.latent_dim} != LM latent_dim {lm.config.latent_dim}")
@@ -110,7 +112,9 @@ class TTS:
             raise CheckpointError(str(e)) from None
         vocab = PhonemeVocab.from_dict(doc["vocab"]) if "vocab" in doc else PhonemeVocab.default()
         lm = lm.to(device=device, dtype=_dtype(dtype))
-        return cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"))
+        tts = cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"))
+        tts.model_dir = model_dir
+        return tts
 
     def save_pretrained(self, out_dir: str | os.PathLike, dtype: str | torch.dtype | None = None,
                         card: str | None = None) -> Path:
@@ -149,6 +153,20 @@ class TTS:
 
             self._phonemizer = Phonemizer(self.language)
         return self._phonemizer
+
+    def example_prompts(self) -> dict[str, tuple[Path, str]]:
+        """name → (wav path, transcript) of the prompts shipped in the model dir (empty if none)."""
+        from latentspeech.pretrained import example_prompts
+
+        return example_prompts(self.model_dir) if self.model_dir is not None else {}
+
+    def example_prompt(self, name: str) -> tuple[Path, str]:
+        """(wav path, transcript) of one shipped prompt: `tts.synthesize(text, *tts.example_prompt(name))`."""
+        from latentspeech.pretrained import example_prompt
+
+        if self.model_dir is None:
+            raise InputError("this TTS was not loaded from a model dir, so it has no example prompts")
+        return example_prompt(self.model_dir, name)
 
     # --- argument checks and front end ---------------------------------------------------------------
     def decode_options(self, **overrides: Any) -> DecodeConfig:

@@ -2,7 +2,8 @@
 
 "default" (or any NAME) → `pretrained/NAME/` in the repository (or in a folder of $LATENTSPEECH_PRETRAINED,
 os.pathsep-separated, searched first); anything else is a directory path. Never touches the network.
-An unknown name lists the available ones.
+An unknown name lists the available ones. A model dir may ship example prompts: `prompts/<name>.wav` with its
+transcript in `prompts/<name>.txt` (`example_prompts`, `latentspeech tts --prompt NAME`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from latentspeech.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRETRAINED_DIR", "search_dirs", "available_models", "resolve_model", "verify_checksum", "export_tts"]
+__all__ = ["PRETRAINED_DIR", "PROMPTS_DIR", "search_dirs", "available_models", "resolve_model", "example_prompts",
+           "example_prompt", "verify_checksum", "export_tts"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+PROMPTS_DIR = "prompts"
 
 
 def search_dirs() -> list[Path]:
@@ -55,6 +58,29 @@ def resolve_model(name_or_dir: str | os.PathLike) -> Path:
                           f"with `latentspeech export-tts --vae VAE_DIR --lm EXP_DIR --out pretrained/{name}`")
 
 
+def example_prompts(model_dir: str | os.PathLike) -> dict[str, tuple[Path, str]]:
+    """name → (wav path, transcript) for every `prompts/<name>.wav` with a `<name>.txt` beside it."""
+    folder = Path(model_dir) / PROMPTS_DIR
+    found = {}
+    if folder.is_dir():
+        for wav in sorted(folder.glob("*.wav")):
+            txt = wav.with_suffix(".txt")
+            if txt.is_file() and txt.read_text(encoding="utf-8").strip():
+                found[wav.stem] = (wav, " ".join(txt.read_text(encoding="utf-8").split()))
+    return found
+
+
+def example_prompt(model_dir: str | os.PathLike, name: str) -> tuple[Path, str]:
+    """(wav path, transcript) of the example prompt `name` of a model dir; InputError listing the names."""
+    from latentspeech.errors import InputError
+
+    prompts = example_prompts(model_dir)
+    if name not in prompts:
+        listed = ", ".join(prompts) if prompts else "it ships none; pass --prompt-wav and --prompt-text"
+        raise InputError(f"model '{model_dir}' has no example prompt '{name}' (examples: {listed})")
+    return prompts[name]
+
+
 def verify_checksum(model_dir: str | os.PathLike) -> None:
     """Compare model.safetensors with the sha256 prefix recorded in config.yaml (when recorded)."""
     import yaml
@@ -85,8 +111,10 @@ def _vae_model_dir(path: str | os.PathLike) -> Path:
 
 def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_dir: str | os.PathLike,
                dtype: str | None = None, decode_config=None, checkpoint: str | os.PathLike | None = None,
-               force: bool = False) -> Path:
-    """Bundle a VAE model dir and an LM exp dir's newest (EMA if present) checkpoint into a "tts" model dir."""
+               force: bool = False, prompts: str | os.PathLike | None = None) -> Path:
+    """Bundle a VAE model dir and an LM exp dir's newest (EMA if present) checkpoint into a "tts" model dir.
+
+    `prompts`: a list file of example prompts to ship, one `name|wav|transcript` per line (see `add_prompts`)."""
     import yaml
 
     from latentspeech.api import TTS
@@ -129,6 +157,7 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
             raise CheckpointError(f"the LM was trained on {rate} Hz latents but VAE '{vae_dir}' runs at "
                                   f"{vae.frame_rate} Hz; pass the VAE that made the latent dump")
     tts = TTS(vae, lm, vocab, decode_config)
+    prompt_items = read_prompt_list(prompts) if prompts is not None else []
     n = lm.num_parameters()
     card = (f"# LatentSpeech TTS model\n\n- σ-VAE: `{vae_dir}` ({sum(p.numel() for p in vae.parameters()) / 1e6:.2f}M "
             f"params, {vae.sample_rate} Hz, {vae.frame_rate:g} frames/s × {vae.latent_dim} dims)\n"
@@ -138,5 +167,42 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
             "```\nlatentspeech tts --model THIS_DIR --text \"Hello.\" --prompt-wav p.wav --prompt-text \"...\" "
             "--out out.wav\n```\n")
     tts.save_pretrained(out, dtype=dtype, card=card)
-    log.info("wrote %s (LM step %s)", out, state.get("step"))
+    if prompt_items:
+        add_prompts(out, prompt_items, vae.sample_rate)
+    log.info("wrote %s (LM step %s, %d example prompts)", out, state.get("step"), len(prompt_items))
     return out
+
+
+def read_prompt_list(path: str | os.PathLike) -> list[tuple[str, Path, str]]:
+    """Parse `name|wav|transcript` lines (wav paths relative to the list); InputError names the bad line."""
+    import re
+
+    from latentspeech.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"prompt list '{path}' does not exist")
+    items = []
+    for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [x.strip() for x in line.split("|")]
+        if len(parts) != 3 or not all(parts) or not re.fullmatch(r"[A-Za-z0-9_.-]+", parts[0]):
+            raise InputError(f"{path}:{k}: expected 'name|wav|transcript' with a name of letters, digits, _ . -")
+        wav = Path(parts[1]) if Path(parts[1]).is_absolute() else path.parent / parts[1]
+        if not wav.is_file():
+            raise InputError(f"{path}:{k}: wav '{wav}' does not exist")
+        items.append((parts[0], wav, parts[2]))
+    return items
+
+
+def add_prompts(model_dir: str | os.PathLike, items: list[tuple[str, Path, str]], sample_rate: int) -> None:
+    """Copy example prompts into `<model_dir>/prompts/` as 16-bit wavs at the model's rate + transcripts."""
+    from latentspeech.audio import load_audio, save_audio
+
+    folder = Path(model_dir) / PROMPTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, wav_path, text in items:
+        wav, sr = load_audio(wav_path, sample_rate=sample_rate)
+        save_audio(folder / f"{name}.wav", wav, sr)
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")

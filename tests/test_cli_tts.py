@@ -157,10 +157,15 @@ def test_export_tts_bundles_vae_and_trained_lm(tmp_path, prompt, capsys):
     vae_dir = tmp_path / "vae"
     SigmaVAE.save_pretrained(tts_src.vae, str(vae_dir))
     out = tmp_path / "pretrained" / "mine"
+    _wav(tmp_path / "p22k.wav", sr=22_050)
+    prompts = tmp_path / "prompts.lst"
+    prompts.write_text(f"voice-a|p22k.wav|  What the   prompt says.\nvoice-b|{prompt}|Another one.\n")
     assert main(["export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(out), "--dtype", "float16",
-                 "--decode-config", "egs/synth/tts1/conf/decode.yaml"]) == 0
+                 "--decode-config", "egs/synth/tts1/conf/decode.yaml", "--prompts", str(prompts)]) == 0
     assert (out / "README.md").is_file()
     tts = TTS.from_pretrained(out)
+    assert tts.example_prompts()["voice-a"][1] == "What the prompt says."
+    assert sf.info(str(out / "prompts" / "voice-a.wav")).samplerate == tts.sample_rate  # resampled on export
     state = torch.load(sorted((exp / "checkpoints").glob("*.pt"))[-1], weights_only=True)
     torch.testing.assert_close(tts.lm.frame_proj.weight, state["ema"]["frame_proj.weight"].half().float())
     assert tts.decode_config.steps == 10
@@ -178,3 +183,77 @@ def test_text_from_stdin_and_wav_to_stdout(model_dir, prompt, monkeypatch, capsy
     data = capsysbinary.readouterr().out
     wav, sr = sf.read(io.BytesIO(data))
     assert data[:4] == b"RIFF" and sr == 16_000 and len(wav) == 5 * 640
+
+
+@pytest.fixture(scope="module")
+def model_with_prompts(model_dir, tmp_path_factory):
+    """A copy of the tiny model dir with two example prompts under prompts/."""
+    import shutil
+
+    d = tmp_path_factory.mktemp("prompted") / "tiny_prompted"
+    shutil.copytree(model_dir, d)
+    (d / "prompts").mkdir()
+    _wav(d / "prompts" / "hum.wav")
+    (d / "prompts" / "hum.txt").write_text("A humming prompt.\n")
+    _wav(d / "prompts" / "low.wav", amp=0.2)
+    (d / "prompts" / "low.txt").write_text("A quieter   prompt.\n")
+    (d / "prompts" / "no_text.wav").write_bytes((d / "prompts" / "hum.wav").read_bytes())  # no .txt: not listed
+    return d
+
+
+def test_example_prompt_equals_passing_its_wav_and_text(model_with_prompts, tmp_path):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    common = ["--text", "Hello there.", "--max-seconds", "0.3", "--seed", "3"]
+    assert main(_tts(model_with_prompts, *common, "--prompt", "low", "--out", str(a))) == 0
+    assert main(_tts(model_with_prompts, *common, "--prompt-wav", str(model_with_prompts / "prompts" / "low.wav"),
+                     "--prompt-text", "A quieter prompt.", "--out", str(b))) == 0
+    np.testing.assert_array_equal(sf.read(a)[0], sf.read(b)[0])
+
+
+def test_example_prompts_api_lists_only_wavs_with_transcripts(model_with_prompts):
+    from latentspeech.api import TTS
+
+    tts = TTS.from_pretrained(model_with_prompts)
+    assert sorted(tts.example_prompts()) == ["hum", "low"]
+    wav, text = tts.example_prompt("low")
+    assert wav.name == "low.wav" and text == "A quieter prompt."
+
+
+def test_unknown_example_prompt_lists_the_names(model_with_prompts, tmp_path, capsys):
+    code = main(_tts(model_with_prompts, "--text", "Hi.", "--prompt", "nosuch", "--out", str(tmp_path / "o.wav")))
+    assert "examples: hum, low" in _one_line_error(capsys, code)
+
+
+def test_no_prompt_at_all_says_what_to_pass(model_with_prompts, tmp_path, capsys):
+    code = main(_tts(model_with_prompts, "--text", "Hi.", "--out", str(tmp_path / "o.wav")))
+    msg = _one_line_error(capsys, code)
+    assert "--prompt-wav" in msg and "--prompt NAME" in msg and "hum, low" in msg
+
+
+def test_prompt_conflicts_with_prompt_wav_exit_2(model_with_prompts, prompt, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_with_prompts, "--text", "Hi.", "--prompt", "hum", "--prompt-wav", prompt,
+                  "--out", str(tmp_path / "o.wav")))
+    assert e.value.code == 2
+
+
+def test_list_models_shows_example_prompts(model_with_prompts, monkeypatch, capsys):
+    monkeypatch.setenv("LATENTSPEECH_PRETRAINED", str(model_with_prompts.parent))
+    assert main(["tts", "--list-models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("tiny_prompted"))
+    assert line.endswith("prompts: hum, low")
+
+
+@pytest.mark.parametrize("line, match", [("no-bars", "expected 'name|wav|transcript'"),
+                                         ("bad name|p.wav|x", "expected 'name|wav|transcript'"),
+                                         ("ok|missing.wav|x", "missing.wav' does not exist")])
+def test_bad_prompt_list_line_is_named(tmp_path, line, match):
+    from latentspeech.errors import InputError
+    from latentspeech.pretrained import read_prompt_list
+
+    _wav(tmp_path / "p.wav")
+    lst = tmp_path / "prompts.lst"
+    lst.write_text(f"# comment\nfine|p.wav|Hello.\n{line}\n")
+    with pytest.raises(InputError, match=match) as e:
+        read_prompt_list(lst)
+    assert "prompts.lst:3" in str(e.value)

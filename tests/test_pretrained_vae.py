@@ -34,3 +34,14 @@ def test_encode_cli_defaults_to_the_shipped_vae(tmp_path, sine_wav):
     sf.write(tmp_path / "a.wav", wav, sr)
     assert main(["-q", "encode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.npy")]) == 0
     assert np.load(tmp_path / "a.npy").shape == (-(-len(wav) // 1280), 32)
+
+
+def test_dump_latents_takes_the_shipped_vae_by_name(tmp_path):
+    """--vae NAME works end to end, index files included (vae.yaml is the named model's config)."""
+    from helpers_vae import make_data_dir
+
+    data = make_data_dir(tmp_path / "data", n=2, seconds=0.5)
+    out = tmp_path / "dump"
+    assert main(["-q", "dump-latents", "--data", str(data), "--vae", "vae_synth_cpu", "--out", str(out)]) == 0
+    assert len((out / "latents.scp").read_text().splitlines()) == 2
+    assert "hop_length: 1280" in (out / "vae.yaml").read_text()

@@ -3,6 +3,7 @@
     latentspeech train-lm --config conf/lm.yaml --data dump/phn/train --latents dump/latents/vae/train --exp-dir exp/lm
     latentspeech export-tts --vae exp/vae --lm exp/lm --out pretrained/default [--dtype float16]
     latentspeech tts --text "Hello." --prompt-wav p.wav --prompt-text "..." --out out.wav [--model default]
+    latentspeech tts --text "Hello." --prompt espeak-f4 --out out.wav   # an example prompt shipped with the model
     latentspeech tts --text-file meta.lst --out-dir gen/          # seed-tts-eval list utt|prompt_text|prompt_wav|text
     latentspeech tts --list-models
 """
@@ -64,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
                    help="storage dtype of the weights (float16 halves the size)")
     p.add_argument("--decode-config", default=None, metavar="YAML", help="decode defaults to store (conf/decode.yaml)")
+    p.add_argument("--prompts", default=None, metavar="LIST",
+                   help="example prompts to ship under prompts/: one 'name|wav|transcript' per line")
     p.add_argument("--force", action="store_true", help="overwrite an existing model dir")
     p.set_defaults(func=cmd_export_tts)
 
@@ -72,6 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-file", default=None, help="batch: seed-tts-eval list utt|prompt_text|prompt_wav|text")
     p.add_argument("--prompt-wav", default=None, help="a few seconds of the target voice (any sample rate)")
     p.add_argument("--prompt-text", default=None, help="transcript of --prompt-wav")
+    p.add_argument("--prompt", default=None, metavar="NAME",
+                   help="an example prompt shipped with the model (wav + transcript; names: --list-models)")
     p.add_argument("--out", "-o", default=None, help="output wav ('-' writes the wav to stdout)")
     p.add_argument("--out-dir", default=None, help="batch output dir: <out-dir>/<utt>.wav")
     p.add_argument("--model", default="default", help="model name (see --list-models) or model dir")
@@ -116,7 +121,7 @@ def cmd_export_tts(args) -> int:
     from latentspeech.pretrained import export_tts
 
     out = export_tts(args.vae, args.lm, args.out, dtype=args.dtype, decode_config=_decode_config(args.decode_config),
-                     checkpoint=args.checkpoint, force=args.force)
+                     checkpoint=args.checkpoint, force=args.force, prompts=args.prompts)
     print(f"wrote {out}")
     return 0
 
@@ -124,7 +129,7 @@ def cmd_export_tts(args) -> int:
 def _list_models() -> int:
     from latentspeech.checkpoint import read_model_kind
     from latentspeech.errors import CheckpointError
-    from latentspeech.pretrained import available_models
+    from latentspeech.pretrained import available_models, example_prompts
 
     models = available_models()
     if not models:
@@ -134,7 +139,9 @@ def _list_models() -> int:
             kind = read_model_kind(path)
         except CheckpointError:
             kind = "unreadable"
-        print(f"{name}\t{kind}\t{path}")  # only kind 'tts' can speak; 'vae' dirs serve --vae
+        prompts = ", ".join(example_prompts(path))
+        # only kind 'tts' can speak; 'vae' dirs serve --vae
+        print(f"{name}\t{kind}\t{path}" + (f"\tprompts: {prompts}" if prompts else ""))
     return 0
 
 
@@ -168,6 +175,16 @@ def cmd_tts(args) -> int:
     for key in ("cfg_scale", "temperature", "max_seconds"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
+
+    if args.prompt is not None:
+        if batch:
+            usage("--prompt is for --text; a --text-file names each line's prompt itself")
+        if args.prompt_wav is not None or args.prompt_text is not None:
+            usage("give either --prompt NAME or --prompt-wav/--prompt-text, not both")
+        args.prompt_wav, args.prompt_text = _example_prompt(args.model, args.prompt)
+    elif not batch and args.prompt_wav is None and args.prompt_text is None:
+        raise InputError("no prompt: pass --prompt-wav ref.wav --prompt-text \"what ref.wav says\" (a few seconds of "
+                         f"the voice), or --prompt NAME, {_prompt_names(args.model)}")
 
     if batch:
         from latentspeech.eval.meta import gen_wav_path, read_meta
@@ -221,6 +238,24 @@ def cmd_tts(args) -> int:
     rtf = total_time / total_audio if total_audio else 0.0
     print(f"wrote {len(todo)} files to {out_dir} ({total_audio:.1f} s, RTF {rtf:.2f})")
     return 0
+
+
+def _example_prompt(model: str, name: str):
+    from latentspeech.pretrained import example_prompt, resolve_model
+
+    return example_prompt(resolve_model(model), name)
+
+
+def _prompt_names(model: str) -> str:
+    """'a model example (names: a, b)' for error messages; never raises."""
+    from latentspeech.errors import LatentSpeechError
+    from latentspeech.pretrained import example_prompts, resolve_model
+
+    try:
+        names = list(example_prompts(resolve_model(model)))
+    except LatentSpeechError:
+        names = []
+    return f"a shipped example (names: {', '.join(names)})" if names else "a shipped example (see --list-models)"
 
 
 def _write(result, path: Path | None) -> None:

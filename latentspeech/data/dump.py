@@ -133,9 +133,10 @@ def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_di
                  shard: tuple[int, int] | None = None, nj: int = 1, force: bool = False,
                  max_batch_seconds: float = 60.0, device: str = "cpu") -> Path:
     """Encode every utterance of `data_dir` (or one shard) with the VAE at `vae_dir` into `out_dir`."""
+    from latentspeech.pretrained import resolve_model
     from latentspeech.vae.model import SigmaVAE
 
-    data_dir, vae_dir, out = Path(data_dir), Path(vae_dir), Path(out_dir)
+    data_dir, vae_dir, out = Path(data_dir), resolve_model(vae_dir), Path(out_dir)
     SigmaVAE.from_pretrained(str(vae_dir))  # fail fast on a wrong/corrupt model dir
     items = read_wav_list(data_dir)
     utts = [u for u, _ in items]

@@ -1,0 +1,153 @@
+"""Quality and speed of a TTS model across decoding settings: the default model's README tables in one run.
+
+    python benchmarks/tts_quality.py --model default --data /work/corpus/synth/data/test --max-utts 42 \
+        --steps 1 2 4 8 16 --cfg 1.0 1.5 2.5 --work-dir /tmp/tts_quality --report tts_quality.md
+
+(a) quality on held-out speakers: WER / CER (Whisper tiny.en) and SIM-o (resemblyzer, against the prompt) with
+    95% bootstrap CIs, for the ground truth, the model's own σ-VAE resynthesis, and the TTS at every steps × CFG;
+(b) speed on this machine for the same settings: RTF (synthesis seconds / audio seconds, whole utterances) and
+    time to first audio (`TTS.stream`, first chunk, mean over --ttfa-utts utterances);
+(c) decoding work per second of audio: autoregressive transformer passes and network evaluations, ours vs a
+    VALL-E-style LM over a 75 Hz, 8-codebook discrete codec (EnCodec 24 kHz, 6 kbps).
+Cross-sentence prompts from `make-eval-list --mode cross` (seed 0); every utterance is synthesised with seed 0.
+Resumable: a setting whose wavs, timings and scores exist is not redone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+from vae_intelligibility import metric_cell, write_reference_audio
+
+CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
+
+
+def _tag(steps: int, cfg: float) -> str:
+    return f"tts_steps{steps}_cfg{cfg:g}"
+
+
+def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int) -> dict:
+    """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json)."""
+    from latentspeech.audio.io import save_audio
+
+    timing_file = out_dir / "timing.json"
+    if timing_file.exists():
+        return json.loads(timing_file.read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    synth_s = audio_s = 0.0
+    stopped = 0
+    for e in entries:
+        result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg, seed=0)
+        save_audio(out_dir / f"{e.utt}.wav", result.wav, result.sample_rate)
+        synth_s += result.timings["total_s"]
+        audio_s += result.seconds
+        stopped += bool(result.timings["stopped"])
+    firsts = []
+    for e in entries[:ttfa_utts]:
+        t0 = time.perf_counter()
+        for _ in tts.stream(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg, seed=0):
+            firsts.append(time.perf_counter() - t0)
+            break
+    timing = {"steps": steps, "cfg": cfg, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
+              "rtf": synth_s / audio_s if audio_s else float("nan"), "stopped": stopped,
+              "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
+    timing_file.write_text(json.dumps(timing, indent=2))
+    return timing
+
+
+def score(cli, meta: Path, gen_dir: Path, threads: int) -> dict:
+    """`latentspeech eval` on one folder of wavs (resumes its own TSVs); returns summary.json."""
+    scores = gen_dir.parent / f"scores_{gen_dir.name}"
+    if not (scores / "summary.json").exists():
+        code = cli(["-q", "eval", "--meta", str(meta), "--gen-dir", str(gen_dir), "--out-dir", str(scores),
+                    "--threads", str(threads)])
+        if code != 0:
+            raise SystemExit(f"latentspeech eval failed on {gen_dir} (exit {code})")
+    return json.loads((scores / "summary.json").read_text())
+
+
+def work_table(frame_rate: float, steps_list: list[int]) -> list[str]:
+    """(c): per second of audio, AR passes and network evaluations, ours vs a 75 Hz codec LM."""
+    lines = ["| system | AR transformer passes / s of audio | diffusion-head evaluations / s (no CFG / CFG) |",
+             "|---|---|---|",
+             f"| VALL-E-style LM on a {CODEC_RATE:g} Hz × {CODEC_BOOKS}-codebook codec | {CODEC_RATE:g} "
+             f"(+ {CODEC_BOOKS - 1} non-autoregressive passes per utterance) | – |"]
+    for steps in steps_list:
+        lines.append(f"| LatentSpeech, {steps} solver step{'s' * (steps > 1)} | {frame_rate:g} "
+                     f"({CODEC_RATE / frame_rate:g}× fewer) | {frame_rate * steps:g} / {2 * frame_rate * steps:g} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="default", help="'tts' model name under pretrained/ or model dir")
+    p.add_argument("--data", required=True, help="kaldi data dir of held-out speakers")
+    p.add_argument("--max-utts", type=int, default=42)
+    p.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    p.add_argument("--cfg", type=float, nargs="+", default=[1.0, 1.5, 2.5])
+    p.add_argument("--ttfa-utts", type=int, default=3, help="utterances streamed to time the first audio")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
+    p.add_argument("--work-dir", required=True, help="meta list, wavs, timings and scores go here")
+    p.add_argument("--report", help="also write the Markdown tables here")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from latentspeech.api import TTS
+    from latentspeech.cli import main as cli
+    from latentspeech.data.kaldi import DataDir
+    from latentspeech.eval.meta import read_meta
+
+    torch.set_num_threads(args.threads)
+    work = Path(args.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    meta = work / "meta.lst"
+    if not meta.exists():
+        code = cli(["-q", "make-eval-list", "--data", args.data, "--out", str(meta), "--mode", "cross",
+                    "--max-utts", str(args.max_utts), "--seed", "0"])
+        if code != 0:
+            return code
+    entries = read_meta(meta)
+    tts = TTS.from_pretrained(args.model, dtype=args.dtype)
+    write_reference_audio(entries, DataDir.load(args.data), tts.vae, work)
+
+    quality = [("ground truth", None, score(cli, meta, work / "ground_truth", args.threads)),
+               ("σ-VAE resynthesis", None, score(cli, meta, work / "resynthesis", args.threads))]
+    for steps in args.steps:
+        for cfg in args.cfg:
+            gen = work / _tag(steps, cfg)
+            timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts)
+            quality.append((f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}", timing, score(cli, meta, gen, args.threads)))
+            print(f"steps {steps} cfg {cfg:g}: WER {metric_cell(quality[-1][2], 'wer')} "
+                  f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
+
+    n_utts, audio = len(entries), sum(t["audio_s"] for _, t, _ in quality if t) / max(1, len(quality) - 2)
+    cpu = platform.processor() or platform.machine()
+    lines = [f"Model `{args.model}` on `{args.data}`: {n_utts} held-out utterances with cross-sentence prompts "
+             f"(seed 0), {args.dtype}, {args.threads} thread(s), {cpu}. WER/CER: Whisper tiny.en; SIM-o: resemblyzer "
+             "cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
+             f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances.", "",
+             "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",
+             "|---|---|---|---|---|---|---|"]
+    for name, timing, summary in quality:
+        speed = (f"{timing['rtf']:.3f} | {timing['first_audio_s']:.2f} | {timing['stopped']}/{timing['utts']}"
+                 if timing else "– | – | –")
+        lines.append(f"| {name} | {metric_cell(summary, 'wer')} | {metric_cell(summary, 'cer')} | "
+                     f"{metric_cell(summary, 'sim_o')} | {speed} |")
+    lines += ["", f"Mean generated audio per setting: {audio:.0f} s.", "",
+              f"Decoding work per second of audio ({tts.vae.frame_rate:g} Hz latents):", ""]
+    lines += work_table(tts.vae.frame_rate, args.steps)
+    text = "\n".join(lines)
+    print(text)
+    if args.report:
+        Path(args.report).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
