@@ -100,8 +100,10 @@ def verify_checksum(model_dir: str | os.PathLike) -> None:
 
 
 def _vae_model_dir(path: str | os.PathLike) -> Path:
-    """A VAE model dir, or an exp dir holding one in `model/`."""
+    """A VAE model dir (or name under pretrained/), or an exp dir holding one in `model/`."""
     p = Path(path)
+    if not p.is_dir() and os.sep not in str(path) and str(path) in available_models():
+        p = available_models()[str(path)]
     for cand in (p, p / "model"):
         if (cand / CONFIG_NAME).is_file() and read_model_kind(cand) == "vae":
             return cand

@@ -124,3 +124,28 @@ def test_head_starts_at_zero_output():
     lm = tiny_lm()
     out = lm.head(torch.randn(4, 8), torch.rand(4), torch.randn(4, 32))
     assert torch.equal(out, torch.zeros_like(out))
+
+
+def test_loss_with_text_dropped_ignores_the_phonemes():
+    """drop_text=True (the diagnostic 'no text' stream) sees only null vectors: other phonemes, same loss."""
+    lm = tiny_lm()
+    ph, pl, fr, fl, prompt = _batch()
+    other = torch.randint(2, 80, ph.shape)
+    with torch.no_grad():
+        a = lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0), drop_text=True)
+        b = lm.loss(other, pl, fr, fl, prompt, torch.Generator().manual_seed(0), drop_text=True)
+        c = lm.loss(other, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a["loss"], b["loss"])
+    assert not torch.allclose(b["loss"], c["loss"])
+
+
+def test_evaluate_reports_how_much_the_text_helps():
+    import contextlib
+
+    from latentspeech.lm.train import evaluate
+
+    lm = tiny_lm().train()
+    batch = dict(zip(("phonemes", "phoneme_lens", "frames", "frame_lens", "prompt_lens"), _batch()))
+    out = evaluate(lm, [batch], torch.device("cpu"), contextlib.nullcontext())
+    assert out["text_gain"] == pytest.approx(out["diffusion_no_text"] - out["diffusion"])
+    assert lm.training  # train mode restored (a fresh head outputs 0, so both losses are equal here)

@@ -143,16 +143,20 @@ class LatentLM(nn.Module):
         return LMOutput(hidden=hidden, stop_logits=self.stop_head(hidden).squeeze(-1))
 
     def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
-             prompt_lens: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+             prompt_lens: Tensor, generator: torch.Generator | None = None,
+             drop_text: bool = False) -> dict[str, Tensor]:
         """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
 
-        Prompt frames and padding get no loss. CFG text dropout is applied here in training mode.
+        Prompt frames and padding get no loss. CFG text dropout is applied here in training mode;
+        `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics).
         Returns {'loss', 'diffusion', 'stop'}.
         """
         cfg = self.config
         b, n = frames.shape[:2]
         drop = None
-        if self.training and cfg.cfg_dropout > 0:
+        if drop_text:
+            drop = torch.ones(b, dtype=torch.bool, device=frames.device)
+        elif self.training and cfg.cfg_dropout > 0:
             drop = torch.rand(b, device=frames.device, generator=generator) < cfg.cfg_dropout
         out = self(phonemes, phoneme_lens, frames, frame_lens, drop)
         j = torch.arange(n + 1, device=frames.device)[None]

@@ -93,21 +93,30 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 @torch.no_grad()
 def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float]:
-    """Mean losses over a loader with fixed noise (no CFG dropout: eval mode)."""
+    """Mean losses over a loader with fixed noise (no CFG dropout: eval mode).
+
+    Also `diffusion_no_text` (every phoneme replaced by the CFG null vector, same noise) and `text_gain` =
+    diffusion_no_text − diffusion: how much the model reads the text. Near 0 = it only continues the prompt.
+    """
     was_training = lm.training
     lm.eval()
-    gen = torch.Generator(device=device).manual_seed(0)
     sums: dict[str, float] = {}
     n = 0
     for batch in loader:
         t = {k: v.to(device) for k, v in batch.items() if k != "utts"}
+        args = (t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"])
+        seed = 1000 * n
         with amp:
-            out = lm.loss(t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"], gen)
+            out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed))
+            no_text = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), drop_text=True)
+        out["diffusion_no_text"] = no_text["diffusion"]
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + float(v)
         n += 1
     lm.train(was_training)
-    return {k: v / max(1, n) for k, v in sums.items()}
+    means = {k: v / max(1, n) for k, v in sums.items()}
+    means["text_gain"] = means["diffusion_no_text"] - means["diffusion"]
+    return means
 
 
 def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
