@@ -117,3 +117,15 @@ def test_training_path_imports_no_audio_or_phonemizer_stack():
             "('phonemizer', 'librosa', 'soundfile', 'encodec', 'soxr', 'espeakng_loader')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_train_lm_stops_at_its_time_budget_and_resumes(dump, tmp_path, caplog):
+    phn, lat, _ = dump
+    exp = tmp_path / "exp"
+    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
+            "--exp-dir", str(exp), "--set", "train.max_steps=50", "--set", "train.save_every=1000"]
+    assert main(args + ["--set", "train.max_minutes=0.000001"]) == 0  # out of time after the first step
+    assert any("max_minutes" in r.getMessage() for r in caplog.records)
+    assert [p.name for p in (exp / "checkpoints").glob("step_*.pt")] == ["step_00000001.pt"]
+    assert main(args + ["--set", "train.max_steps=3", "--resume"]) == 0
+    assert torch.load(exp / "checkpoints" / "step_00000003.pt", weights_only=True)["step"] == 3

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class TrainConfig:
     amp: bool = True                     # bf16 autocast on GPU (CPU trains in fp32)
     ema_decay: float = 0.0               # 0 = off; export prefers the EMA weights when present
     valid_every: int = 1000              # validation loss (with --valid-data/--valid-latents)
+    max_minutes: float = 0.0             # > 0: stop (and save) after this much wall-clock time; resume later
 
 
 @dataclass
@@ -226,8 +228,10 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
 
     last = ckpt.latest_path()
     bad_steps = 0
+    deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes > 0 else math.inf
+    out_of_time = False
     model.train()
-    while step < tc.max_steps:
+    while step < tc.max_steps and not out_of_time:
         sampler.set_epoch(epoch)
         dataset.set_epoch(epoch)
         for batch in loader:
@@ -262,7 +266,17 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
                 logger.scalars("valid", evaluate(lm, valid_loader, dev, amp), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
                 last = save()
-        epoch += 1
+            if tc.max_minutes > 0:  # every rank must agree, or DDP hangs
+                flag = torch.tensor([float(time.monotonic() > deadline)], device=dev)
+                if dist_info.distributed:
+                    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+                if flag.item() > 0:
+                    out_of_time = True
+                    log.info("train.max_minutes=%g reached at step %d; saving (continue with --resume)",
+                             tc.max_minutes, step)
+                    break
+        if not out_of_time:
+            epoch += 1
     if dist_info.is_main and (last is None or not last.name.endswith(f"{step:08d}.pt")):
         last = save()
     logger.close()

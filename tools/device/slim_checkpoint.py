@@ -1,0 +1,48 @@
+"""Newest train-lm checkpoint of EXP_DIR → OUT/lm_step_N.pt.partKK: LM weights only (EMA when present), fp16,
+plus config and step — what `export-tts` and `train-lm --init-from` need, small enough to leave a GPU machine.
+
+    python tools/device/slim_checkpoint.py EXP_DIR OUT_DIR [--piece-mb 15]
+Join the pieces with `cat lm_step_N.pt.part* > step_N.pt` (tools/device/unpack.sh does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import torch
+
+
+def slim(state: dict) -> dict:
+    """{'model': fp16 weights (EMA parameters over raw ones), 'config', 'step', 'epoch'}."""
+    weights = {**state["model"], **state.get("ema", {})}
+    model = {k: (v.half() if v.is_floating_point() else v) for k, v in weights.items()}
+    return {"model": model, "config": state.get("config"), "step": state["step"], "epoch": state.get("epoch", 0)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("exp_dir")
+    p.add_argument("out_dir")
+    p.add_argument("--piece-mb", type=float, default=15.0)
+    args = p.parse_args(argv)
+    ckpts = sorted((Path(args.exp_dir) / "checkpoints").glob("step_*.pt"))
+    if not ckpts:
+        print(f"error: no checkpoints in {args.exp_dir}/checkpoints", file=sys.stderr)
+        return 1
+    state = torch.load(ckpts[-1], map_location="cpu", weights_only=False)
+    buf = io.BytesIO()
+    torch.save(slim(state), buf)
+    data, piece = buf.getvalue(), int(args.piece_mb * 2**20)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(0, len(data), piece):
+        (out / f"lm_step_{state['step']}.pt.part{k // piece:02d}").write_bytes(data[k:k + piece])
+    print(f"{ckpts[-1].name} → {out}/lm_step_{state['step']}.pt.part* ({len(data) / 2**20:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Here, after tools/device/train_lm.sh ran on a GPU machine: join the returned pieces into an exp dir that
+# `latentspeech export-tts --lm EXP_DIR` reads (checkpoints/step_N.pt + the dump's vocab.yaml and vae.yaml).
+#   tools/device/unpack.sh FILES_AT EXP_DIR
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: $0 FILES_AT EXP_DIR" >&2; exit 2; }
+src=$1 exp=$2
+root=$(cd "$(dirname "$0")/../.." && pwd)
+first=$(ls "${src}"/lm_step_*.pt.part00 2> /dev/null | sort -V | tail -n 1)
+[ -n "${first}" ] || { echo "$0: error: no lm_step_*.pt.part00 in ${src}" >&2; exit 1; }
+base=$(basename "${first}" .part00)          # lm_step_N.pt
+step=${base#lm_step_}; step=${step%.pt}
+mkdir -p "${exp}/checkpoints"
+cat "${src}/${base}".part* > "${exp}/checkpoints/$(printf 'step_%08d.pt' "${step}")"
+d=${DEVICE_DIR:-${root}/.device}/dump     # the dump that was carried (its phoneme table and VAE facts)
+cp "${d}/phn/train/vocab.yaml" "${exp}/vocab.yaml"
+cp "${d}/latents/train/vae.yaml" "${exp}/vae.yaml"
+[ ! -f "${src}/train_log_tail.txt" ] || cp "${src}/train_log_tail.txt" "${exp}/"
+echo "wrote ${exp}/checkpoints/$(printf 'step_%08d.pt' "${step}")"
