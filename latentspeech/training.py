@@ -225,11 +225,12 @@ class StepLogger:
 
 def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, config_cls: type, kind: str, *,
                       prefix: str = "", model_config: Callable[[Any], Any] = lambda saved: saved,
-                      hint: str = "") -> Path:
+                      hint: str = "", fill_missing: tuple[str, ...] = ()) -> Path:
     """Warm start: load a release model dir's weights into `module`, strictly, cast to the module's dtype.
 
     `init_from` is a name under pretrained/ or a model dir of `kind`; only keys starting with `prefix` are
-    loaded (prefix stripped). `model_config(saved)` picks the part of the saved config that describes `module`;
+    loaded (prefix stripped); keys of `module` starting with a `fill_missing` prefix that the dir lacks keep their
+    fresh initialisation (a new training-only head). `model_config(saved)` picks the saved config part of `module`;
     fields that differ from `module.config` without changing weight shapes are logged as a warning.
     Returns the resolved dir; CheckpointError (one line, ending in `hint`) on a wrong kind or a mismatch.
     """
@@ -242,6 +243,11 @@ def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, con
         raise CheckpointError(f"--init-from: {e}{hint}") from None
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    fresh = {k: v for k, v in module.state_dict().items() if k not in state and k.startswith(fill_missing or ("\0",))}
+    if fresh:
+        log.info("--init-from %s: %d new tensors keep their fresh initialisation (%s)", model_dir, len(fresh),
+                 ", ".join(sorted({k.split(".")[0] for k in fresh})))
+        state = {**state, **fresh}
     load_state_dict_strict(module, state, f"--init-from {model_dir}")
     saved_model = model_config(saved)
     current = getattr(module, "config", saved_model)

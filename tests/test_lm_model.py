@@ -149,3 +149,23 @@ def test_evaluate_reports_how_much_the_text_helps():
     out = evaluate(lm, [batch], torch.device("cpu"), contextlib.nullcontext())
     assert out["text_gain"] == pytest.approx(out["diffusion_no_text"] - out["diffusion"])
     assert lm.training  # train mode restored (a fresh head outputs 0, so both losses are equal here)
+
+
+def test_ctc_alignment_loss_is_optional_trainable_and_skips_text_dropped_rows():
+    assert not hasattr(tiny_lm(), "ctc_head")  # off by default: no extra weights in released models
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(cfg_dropout=0.0, ctc_weight=1.0)).train()
+    ph, pl, fr, fl, prompt = _batch()
+    out = lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    assert torch.isfinite(out["ctc"]) and out["ctc"] > 0
+    dropped = lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0), drop_text=True)
+    assert dropped["ctc"] == 0  # the text is hidden: nothing to spell
+    opt = torch.optim.AdamW(lm.parameters(), lr=3e-3)
+    first = None
+    for _ in range(30):
+        ctc = lm.ctc_loss(lm(ph, pl, fr, fl).hidden[:, : fr.shape[1]], fl, ph, pl)
+        first = ctc.item() if first is None else first
+        opt.zero_grad()
+        ctc.backward()
+        opt.step()
+    assert ctc.item() < 0.7 * first

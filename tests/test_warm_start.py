@@ -98,6 +98,15 @@ def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys
     want = {k[3:]: v for k, v in load_file(str(src / "model.safetensors")).items() if k.startswith("lm.")}
     _assert_same(state["model"], want)
 
+    # a model without the (training-only) CTC head warm-starts one that has it: the head keeps its fresh init
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(args[:-4] + ["--exp-dir", str(tmp_path / "ctc"), "--init-from", str(src),
+                                 "--set", "model.ctc_weight=0.1"]) == 0
+    assert any("new tensors keep their fresh initialisation (ctc_head)" in r.getMessage() for r in caplog.records)
+    state = torch.load(tmp_path / "ctc" / "checkpoints" / "step_00000001.pt", weights_only=True)
+    _assert_same({k: v for k, v in state["model"].items() if not k.startswith("ctc_head.")}, want)
+
     small = make_tts_dir(tmp_path / "small")  # d_model 32 vs lm_tiny's 64
     capsys.readouterr()
     assert main(args[:-4] + ["--exp-dir", str(tmp_path / "e2"), "--init-from", str(small)]) == 1

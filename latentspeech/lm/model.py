@@ -45,6 +45,12 @@ class LMConfig:
     cfg_dropout: float = 0.1                    # P(text replaced by null_text) per training example
     stop_pos_weight: float = 10.0               # BCE pos_weight: one positive per utterance vs N negatives
     stop_loss_weight: float = 1.0
+    # Auxiliary CTC alignment loss (training only; 0 = off, no extra weights): the states that predict the frames
+    # must also spell the utterance's phonemes (ctc_upsample CTC slots per frame, since a 12.5 Hz frame spans
+    # more than one phoneme). It pushes the transformer to read the text monotonically, which plain next-frame
+    # diffusion learns only slowly at small scale (see README, "Training notes").
+    ctc_weight: float = 0.0
+    ctc_upsample: int = 3
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -78,6 +84,8 @@ class LatentLM(nn.Module):
         self.blocks = nn.ModuleList(Block(c, config.n_head, config.ffn_dim, rope) for _ in range(config.n_layer))
         self.norm = RMSNorm(c)
         self.stop_head = nn.Linear(c, 1)
+        if config.ctc_weight > 0:  # blank = index vocab_size
+            self.ctc_head = nn.Linear(c, config.ctc_upsample * (config.vocab_size + 1))
         self.head = DiffusionHead(config.latent_dim, c, config.head_width, config.head_depth)
         self.schedule = CosineSchedule(config.n_train_steps)
         self._init_weights()
@@ -168,7 +176,29 @@ class LatentLM(nn.Module):
         stop = F.binary_cross_entropy_with_logits(
             out.stop_logits.float()[stop_valid], labels[stop_valid],
             pos_weight=torch.tensor(cfg.stop_pos_weight, device=frames.device))
-        return {"loss": diff + cfg.stop_loss_weight * stop, "diffusion": diff.detach(), "stop": stop.detach()}
+        losses = {"loss": diff + cfg.stop_loss_weight * stop, "diffusion": diff.detach(), "stop": stop.detach()}
+        if cfg.ctc_weight > 0:
+            ctc = self.ctc_loss(out.hidden[:, :n], frame_lens, phonemes, phoneme_lens, drop)
+            losses["loss"] = losses["loss"] + cfg.ctc_weight * ctc
+            losses["ctc"] = ctc.detach()
+        return losses
+
+    def ctc_loss(self, hidden: Tensor, frame_lens: Tensor, phonemes: Tensor, phoneme_lens: Tensor,
+                 drop: Tensor | None = None) -> Tensor:
+        """CTC of the frame-predicting states [B, N, C] against each example's phonemes (text-dropped rows and
+        rows with too few slots are skipped); mean over the rest, 0 if none."""
+        cfg = self.config
+        u, v = cfg.ctc_upsample, cfg.vocab_size + 1
+        b, n, _ = hidden.shape
+        logp = self.ctc_head(hidden).float().view(b, n * u, v).log_softmax(-1)
+        slots = frame_lens * u
+        keep = slots >= phoneme_lens  # CTC needs at least one slot per label
+        if drop is not None:
+            keep &= ~drop
+        if not bool(keep.any()):
+            return logp.sum() * 0.0  # keeps ctc_head in the graph (DDP)
+        return F.ctc_loss(logp[keep].transpose(0, 1), phonemes[keep], slots[keep], phoneme_lens[keep],
+                          blank=cfg.vocab_size, reduction="mean", zero_infinity=True)
 
     # --- incremental decoding ----------------------------------------------------------------------
     def new_cache(self, batch: int, max_len: int, device: torch.device | str = "cpu") -> KVCache:

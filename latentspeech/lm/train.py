@@ -126,7 +126,7 @@ def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
     from latentspeech.api import TTSModelConfig
 
     return _load_init_weights(lm, init_from, TTSModelConfig, "tts", prefix="lm.", model_config=lambda s: s.lm,
-                              hint=" (train-lm takes a tts model dir from export-tts)")
+                              hint=" (train-lm takes a tts model dir from export-tts)", fill_missing=("ctc_head.",))
 
 
 def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,
@@ -260,8 +260,8 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
                 with torch.no_grad():
                     torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1.0 - tc.ema_decay)
             logger.update(step, {"loss": loss.item(), "diffusion": out["diffusion"].item(),
-                                 "stop": out["stop"].item(), "grad_norm": grad_norm.item(),
-                                 "lr": sched.get_last_lr()[0]})
+                                 "stop": out["stop"].item(), **({"ctc": out["ctc"].item()} if "ctc" in out else {}),
+                                 "grad_norm": grad_norm.item(), "lr": sched.get_last_lr()[0]})
             if valid_loader is not None and (step % tc.valid_every == 0 or step == tc.max_steps):
                 logger.scalars("valid", evaluate(lm, valid_loader, dev, amp), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
