@@ -169,3 +169,14 @@ def test_ctc_alignment_loss_is_optional_trainable_and_skips_text_dropped_rows():
         ctc.backward()
         opt.step()
     assert ctc.item() < 0.7 * first
+
+
+def test_context_noise_corrupts_only_the_history_in_training():
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(cfg_dropout=0.0, context_noise=1.0))
+    ph, pl, fr, fl, prompt = _batch()
+    seen = []
+    lm.register_forward_pre_hook(lambda mod, args: seen.append(args[2].clone()))
+    lm.train().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    lm.eval().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    assert not torch.allclose(seen[0], fr) and torch.equal(seen[1], fr)  # noisy history in training only

@@ -45,3 +45,19 @@ def test_dump_latents_takes_the_shipped_vae_by_name(tmp_path):
     assert main(["-q", "dump-latents", "--data", str(data), "--vae", "vae_synth_cpu", "--out", str(out)]) == 0
     assert len((out / "latents.scp").read_text().splitlines()) == 2
     assert "hop_length: 1280" in (out / "vae.yaml").read_text()
+
+
+def test_shipped_causal_vae_has_no_lookahead():
+    """pretrained/vae_synth_causal: the LM's tokenizer; no latent frame may depend on audio of a later frame."""
+    import sys
+    from pathlib import Path
+
+    from helpers_vae import speechy_wav
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from vae_lookahead import lookahead_profile
+
+    vae = SigmaVAE.from_pretrained("vae_synth_causal")
+    assert vae.config.causal and (vae.hop_length, vae.latent_dim) == (1280, 32)
+    profile = lookahead_profile(vae, [speechy_wav(3.0, seed=s) for s in range(3)], 3)
+    assert profile[0] > 0.01 and np.all(profile[1:] == 0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
@@ -140,3 +143,20 @@ def test_inference_path_imports_no_training_module(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"OMP_NUM_THREADS": "1",
                        **__import__("os").environ})
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_causal_encoder_never_sees_a_later_frame_and_the_default_does():
+    """benchmarks/vae_lookahead.py's profile: change the audio from frame k on; frames before k must not move
+    with causal=True (window-aligned mel, left-padded convs), and do move for the centred default."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from vae_lookahead import lookahead_profile
+
+    wavs = [speechy_wav(2.0, seed=s) for s in range(3)]
+    profiles = {}
+    for causal in (False, True):
+        torch.manual_seed(0)
+        profiles[causal] = lookahead_profile(SigmaVAE(tiny_model_config(causal=causal)).eval(), wavs, 3)
+    assert profiles[True][0] > 0 and np.all(profiles[True][1:] == 0)
+    assert profiles[False][1] > 1e-3

@@ -51,6 +51,10 @@ class LMConfig:
     # diffusion learns only slowly at small scale (see README, "Training notes").
     ctc_weight: float = 0.0
     ctc_upsample: int = 3
+    # Training only: the teacher-forced history frames get Gaussian noise of a per-example std ~ U(0, context_noise)
+    # (targets stay clean), so the next frame cannot be read off the previous ones (whose encoder saw a little
+    # of the future) and the text must be used. 0 = off.
+    context_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -166,7 +170,12 @@ class LatentLM(nn.Module):
             drop = torch.ones(b, dtype=torch.bool, device=frames.device)
         elif self.training and cfg.cfg_dropout > 0:
             drop = torch.rand(b, device=frames.device, generator=generator) < cfg.cfg_dropout
-        out = self(phonemes, phoneme_lens, frames, frame_lens, drop)
+        history = frames
+        if self.training and cfg.context_noise > 0:
+            std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
+            noise = torch.randn(frames.shape, device=frames.device, generator=generator)
+            history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,

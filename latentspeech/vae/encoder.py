@@ -1,8 +1,9 @@
 """Light encoder: waveform [B, 1, T] → log-mel frames → ConvNeXt → strided merge → [B, C_out, N].
 
 Shape letters: B batch, T = N * hop_length samples, M = N * K STFT frames (K = hop_length / frame_hop),
-N latent frames. The mel filterbank comes from torchaudio (`melscale_fbanks`); the STFT is centred, so
-frame m looks at samples around m * frame_hop and the last (extra) frame is dropped.
+N latent frames. The mel filterbank comes from torchaudio (`melscale_fbanks`). Non-causal: the STFT is centred
+(frame m looks at samples around m * frame_hop; the last, extra frame is dropped). Causal: each window ends where
+its frame ends (left padding), so no latent frame sees audio of a later frame.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class MelConvNeXtEncoder(nn.Module):
         super().__init__()
         c = config
         self.n_fft, self.frame_hop, self.k = c.enc_n_fft, c.frame_hop, c.hop_length // c.frame_hop
+        self.causal = c.causal
         self.register_buffer("window", torch.hann_window(c.enc_n_fft), persistent=False)
         fb = torchaudio.functional.melscale_fbanks(c.enc_n_fft // 2 + 1, 0.0, c.sample_rate / 2, c.n_mels,
                                                    c.sample_rate, norm="slaney", mel_scale="slaney")
@@ -39,10 +41,14 @@ class MelConvNeXtEncoder(nn.Module):
 
     def log_mel(self, wav: Tensor) -> Tensor:
         """[B, 1, T] → [B, n_mels, T / frame_hop]."""
-        spec = torch.stft(wav.squeeze(1).float(), self.n_fft, self.frame_hop, window=self.window, center=True,
-                          return_complex=True).abs()  # [B, F, M + 1]
+        x = wav.squeeze(1).float()
+        if self.causal:  # window of frame m = samples [(m + 1) * hop − n_fft, (m + 1) * hop)
+            x = nn.functional.pad(x, (self.n_fft - self.frame_hop, 0))
+        spec = torch.stft(x, self.n_fft, self.frame_hop, window=self.window, center=not self.causal,
+                          return_complex=True).abs()  # [B, F, M (+ 1 when centred)]
         mel = torch.matmul(spec.transpose(1, 2), self.mel_fb).transpose(1, 2)
-        return mel[..., :-1].clamp(min=1e-5).log()
+        m = wav.shape[-1] // self.frame_hop
+        return mel[..., :m].clamp(min=1e-5).log()
 
     def forward(self, wav: Tensor) -> Tensor:
         x = self.embed(self.log_mel(wav))  # [B, n_mels, M] → [B, C, M]
