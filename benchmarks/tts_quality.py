@@ -21,7 +21,7 @@ import platform
 import time
 from pathlib import Path
 
-from vae_intelligibility import metric_cell, write_reference_audio
+from vae_intelligibility import make_meta, metric_cell, score, write_reference_audio
 
 CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
 
@@ -57,17 +57,6 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
               "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
     timing_file.write_text(json.dumps(timing, indent=2))
     return timing
-
-
-def score(cli, meta: Path, gen_dir: Path, threads: int) -> dict:
-    """`latentspeech eval` on one folder of wavs (resumes its own TSVs); returns summary.json."""
-    scores = gen_dir.parent / f"scores_{gen_dir.name}"
-    if not (scores / "summary.json").exists():
-        code = cli(["-q", "eval", "--meta", str(meta), "--gen-dir", str(gen_dir), "--out-dir", str(scores),
-                    "--threads", str(threads)])
-        if code != 0:
-            raise SystemExit(f"latentspeech eval failed on {gen_dir} (exit {code})")
-    return json.loads((scores / "summary.json").read_text())
 
 
 def work_table(frame_rate: float, steps_list: list[int]) -> list[str]:
@@ -106,12 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    meta = work / "meta.lst"
-    if not meta.exists():
-        code = cli(["-q", "make-eval-list", "--data", args.data, "--out", str(meta), "--mode", "cross",
-                    "--max-utts", str(args.max_utts), "--seed", "0"])
-        if code != 0:
-            return code
+    meta = make_meta(cli, args.data, work, args.max_utts)
     entries = read_meta(meta)
     tts = TTS.from_pretrained(args.model, dtype=args.dtype)
     write_reference_audio(entries, DataDir.load(args.data), tts.vae, work)

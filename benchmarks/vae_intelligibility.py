@@ -15,6 +15,28 @@ import json
 from pathlib import Path
 
 
+def make_meta(cli, data: str, work: Path, max_utts: int) -> Path:
+    """<work>/meta.lst: a seeded cross-sentence list of `max_utts` utterances (made once, then reused)."""
+    meta = work / "meta.lst"
+    if not meta.exists():
+        code = cli(["-q", "make-eval-list", "--data", data, "--out", str(meta), "--mode", "cross",
+                    "--max-utts", str(max_utts), "--seed", "0"])
+        if code != 0:
+            raise SystemExit(f"latentspeech make-eval-list failed on {data} (exit {code})")
+    return meta
+
+
+def score(cli, meta: Path, gen_dir: Path, threads: int) -> dict:
+    """`latentspeech eval` of one folder of wavs into scores_<name> beside it (resumes); returns summary.json."""
+    scores = gen_dir.parent / f"scores_{gen_dir.name}"
+    if not (scores / "summary.json").exists():
+        code = cli(["-q", "eval", "--meta", str(meta), "--gen-dir", str(gen_dir), "--out-dir", str(scores),
+                    "--threads", str(threads)])
+        if code != 0:
+            raise SystemExit(f"latentspeech eval failed on {gen_dir} (exit {code})")
+    return json.loads((scores / "summary.json").read_text())
+
+
 def write_reference_audio(entries, data, vae, work: Path) -> None:
     """<work>/ground_truth/<utt>.wav (at the VAE's rate) and <work>/resynthesis/<utt>.wav (encode → decode)."""
     import torch
@@ -63,22 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    meta = work / "meta.lst"
-    if not meta.exists():
-        cli(["-q", "make-eval-list", "--data", args.data, "--out", str(meta), "--mode", "cross",
-             "--max-utts", str(args.max_utts), "--seed", "0"])
+    meta = make_meta(cli, args.data, work, args.max_utts)
     vae = SigmaVAE.from_pretrained(args.vae)
     write_reference_audio(read_meta(meta), DataDir.load(args.data), vae, work)
 
-    rows = []
-    for sub in ("ground_truth", "resynthesis"):
-        scores = work / f"scores_{sub}"
-        code = cli(["-q", "eval", "--meta", str(meta), "--gen-dir", str(work / sub), "--out-dir", str(scores),
-                    "--threads", str(args.threads)])
-        if code != 0:
-            return code
-        summary = json.loads((scores / "summary.json").read_text())
-        rows.append((sub, summary))
+    rows = [(sub, score(cli, meta, work / sub, args.threads)) for sub in ("ground_truth", "resynthesis")]
 
     lines = [f"VAE intelligibility: `{args.vae}` on `{args.data}` ({args.max_utts} utterances, Whisper tiny.en, "
              "resemblyzer; 95% bootstrap CI)", "", "| audio | WER % | CER % | SIM-o |", "|---|---|---|---|"]

@@ -65,8 +65,9 @@ def example_prompts(model_dir: str | os.PathLike) -> dict[str, tuple[Path, str]]
     if folder.is_dir():
         for wav in sorted(folder.glob("*.wav")):
             txt = wav.with_suffix(".txt")
-            if txt.is_file() and txt.read_text(encoding="utf-8").strip():
-                found[wav.stem] = (wav, " ".join(txt.read_text(encoding="utf-8").split()))
+            text = " ".join(txt.read_text(encoding="utf-8").split()) if txt.is_file() else ""
+            if text:
+                found[wav.stem] = (wav, text)
     return found
 
 
@@ -102,8 +103,8 @@ def verify_checksum(model_dir: str | os.PathLike) -> None:
 def _vae_model_dir(path: str | os.PathLike) -> Path:
     """A VAE model dir (or name under pretrained/), or an exp dir holding one in `model/`."""
     p = Path(path)
-    if not p.is_dir() and os.sep not in str(path) and str(path) in available_models():
-        p = available_models()[str(path)]
+    if not p.is_dir():
+        p = available_models().get(str(path), p)
     for cand in (p, p / "model"):
         if (cand / CONFIG_NAME).is_file() and read_model_kind(cand) == "vae":
             return cand

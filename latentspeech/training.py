@@ -243,7 +243,7 @@ def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, con
         raise CheckpointError(f"--init-from: {e}{hint}") from None
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    fresh = {k: v for k, v in module.state_dict().items() if k not in state and k.startswith(fill_missing or ("\0",))}
+    fresh = {k: v for k, v in module.state_dict().items() if k not in state and k.startswith(fill_missing)}
     if fresh:
         log.info("--init-from %s: %d new tensors keep their fresh initialisation (%s)", model_dir, len(fresh),
                  ", ".join(sorted({k.split(".")[0] for k in fresh})))

@@ -48,7 +48,7 @@ class LMConfig:
     # Auxiliary CTC alignment loss (training only; 0 = off, no extra weights): the states that predict the frames
     # must also spell the utterance's phonemes (ctc_upsample CTC slots per frame, since a 12.5 Hz frame spans
     # more than one phoneme). It pushes the transformer to read the text monotonically, which plain next-frame
-    # diffusion learns only slowly at small scale (see README, "Training notes").
+    # diffusion learns only slowly at small scale (README, "Why the first LMs babbled").
     ctc_weight: float = 0.0
     ctc_upsample: int = 3
     # Training only: the teacher-forced history frames get Gaussian noise of a per-example std ~ U(0, context_noise)
