@@ -16,7 +16,8 @@ from latentspeech.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_device_round_trip_on_cpu(tmp_path):
+def _packed_dump(tmp_path: Path) -> dict:
+    """A packed tiny dump under tmp_path/carry; → subprocess.run kwargs whose env is the GPU image's, on CPU."""
     phn, lat, _ = make_dump(tmp_path, n_utts=10, latent_dim=8)
     for src in (phn, lat):  # the packer wants train/ and dev/ under each root
         shutil.copytree(src, src.parent / "dev")
@@ -25,12 +26,18 @@ def test_device_round_trip_on_cpu(tmp_path):
     (block / "sitecustomize.py").write_text(
         "import sys\nfor m in ('soundfile', 'librosa', 'phonemizer', 'encodec', 'speechbrain', 'soxr', 'jiwer', "
         "'espeakng_loader', 'faster_whisper', 'resemblyzer'):\n    sys.modules[m] = None\n")
-    env = {**os.environ, "PYTHONPATH": str(block), "DEVICE_DIR": str(tmp_path / "carry"), "DEVICE": "cpu", "OUT": str(tmp_path / "out"),
-           "EXP": str(tmp_path / "exp_device"), "CONFIG": "egs/synth/tts1/conf/lm_tiny.yaml"}
+    env = {**os.environ, "PYTHONPATH": str(block), "DEVICE_DIR": str(tmp_path / "carry"), "DEVICE": "cpu",
+           "OUT": str(tmp_path / "out"), "EXP": str(tmp_path / "exp_device"),
+           "CONFIG": "egs/synth/tts1/conf/lm_tiny.yaml"}
     run = dict(env=env, cwd=ROOT, capture_output=True, text=True)
     r = subprocess.run(["bash", "tools/device/pack_dump.sh", str(phn.parent), str(lat.parent)], **run)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "carry/dump/latents/dev/latents.scp").is_file()
+    return run
+
+
+def test_device_round_trip_on_cpu(tmp_path):
+    run = _packed_dump(tmp_path)
     r = subprocess.run(["bash", "tools/device/train_lm.sh", "5", "--set", "train.max_steps=3",
                         "--set", "train.ema_decay=0.5", "--set", "train.valid_every=3"], **run)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -54,3 +61,28 @@ def test_device_round_trip_on_cpu(tmp_path):
     vae_dir = tmp_path / "vae"
     SigmaVAE.save_pretrained(TTS.from_pretrained(make_tts_dir(tmp_path / "src")).vae, str(vae_dir))
     assert main(["-q", "export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(tmp_path / "tts")]) == 0
+
+
+def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(tmp_path):
+    run = _packed_dump(tmp_path)
+    run["env"].update(EXP_ROOT=str(tmp_path / "exps"), PROBE_MINUTES="0.05", RESERVE_SECONDS="2")
+    r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "0.4", "shared=",
+                        "sepos=model.separate_positions=true,train.ema_decay=0.5", "--", "--set", "train.log_every=2"],
+                       **run)
+    assert r.returncode == 0, r.stdout + r.stderr
+    logs = (tmp_path / "out/train_logs.txt").read_text()
+    fitted = {}
+    for name in ("shared", "sepos"):
+        line = next(x for x in logs.splitlines() if x.startswith(f"{name}: probe"))
+        probe_steps, max_steps = int(line.split()[2]), int(line.rsplit("=", 1)[1])
+        assert max_steps > probe_steps > 0, line  # time was left after the probe: the schedule was stretched
+        fitted[name] = max_steps
+        assert f"=== {name}=" in logs
+        assert len(list((tmp_path / "out" / name).glob("lm_step_*.pt.part00"))) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sepos", "shared", "train_logs.txt"]
+    state = torch.load(max((tmp_path / "exps/device_sepos/checkpoints").glob("step_*.pt")), weights_only=False)
+    assert state["config"]["model"]["separate_positions"] is True and "ema" in state
+    assert state["step"] <= fitted["sepos"]
+
+    r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "1", "bad name="], **run)
+    assert r.returncode == 2 and "is not NAME=" in r.stderr

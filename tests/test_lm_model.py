@@ -19,8 +19,9 @@ def _batch(b=3, p=9, n=12, d=8, vocab=80):
     return phonemes, phoneme_lens, frames, frame_lens, prompt_lens
 
 
-def test_causal_mask_future_frames_do_not_change_past_states():
-    lm = tiny_lm()
+@pytest.mark.parametrize("separate", [False, True])
+def test_causal_mask_future_frames_do_not_change_past_states(separate):
+    lm = tiny_lm(separate_positions=separate)
     ph, pl, fr, fl, _ = _batch()
     out = lm(ph, pl, fr, fl).hidden
     fr2 = fr.clone()
@@ -30,17 +31,19 @@ def test_causal_mask_future_frames_do_not_change_past_states():
     assert (out2[0, 5:] - out[0, 5:]).abs().max() > 1e-3
 
 
-def test_padding_does_not_change_valid_states():
-    lm = tiny_lm()
+@pytest.mark.parametrize("separate", [False, True])
+def test_padding_does_not_change_valid_states(separate):
+    lm = tiny_lm(separate_positions=separate)
     ph, pl, fr, fl, _ = _batch()
     full = lm(ph, pl, fr, fl).hidden
     single = lm(ph[1:2, : pl[1]], pl[1:2], fr[1:2, : fl[1]], fl[1:2]).hidden
     torch.testing.assert_close(full[1, : fl[1] + 1], single[0], atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("separate", [False, True])
 @pytest.mark.parametrize("drop", [False, True])
-def test_kv_cache_step_by_step_matches_full_forward(drop):
-    lm = tiny_lm()
+def test_kv_cache_step_by_step_matches_full_forward(drop, separate):
+    lm = tiny_lm(separate_positions=separate)
     ph, pl, fr, fl, _ = _batch(b=1)
     drop_text = torch.tensor([drop])
     full = lm(ph, pl, fr, fl, drop_text).hidden[0]  # [N + 1, C]
@@ -50,6 +53,22 @@ def test_kv_cache_step_by_step_matches_full_forward(drop):
     for j in range(n_prompt, fr.shape[1]):
         states.append(lm.step(fr[:, j], cache))
     torch.testing.assert_close(torch.cat(states), full[n_prompt:], atol=1e-4, rtol=1e-4)
+
+
+def test_separate_positions_make_states_depend_on_phoneme_minus_frame_distance():
+    """With separate_positions, the audio stream's RoPE positions restart at 0: prepending phonemes shifts the
+    text's positions only, so the states differ from the shared-index model's, whose audio positions move."""
+    torch.manual_seed(0)
+    shared = tiny_lm(separate_positions=False)
+    separate = tiny_lm(separate_positions=True)
+    separate.load_state_dict(shared.state_dict())
+    ph, pl, fr, fl, _ = _batch(b=1)
+    h_shared, h_sep = shared(ph, pl, fr, fl).hidden, separate(ph, pl, fr, fl).hidden
+    assert (h_shared - h_sep).abs().max() > 1e-4  # same weights, different positions
+    # an empty text: both layouts put BOS at 0 and frame k at k + 1, so they agree exactly
+    empty = torch.zeros(1, 0, dtype=torch.long)
+    torch.testing.assert_close(shared(empty, torch.tensor([0]), fr, fl).hidden,
+                               separate(empty, torch.tensor([0]), fr, fl).hidden)
 
 
 def test_cfg_batch_of_two_streams_matches_separate_streams():

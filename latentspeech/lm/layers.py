@@ -47,11 +47,18 @@ class RotaryEmbedding(nn.Module):
             self._cos, self._sin = emb.cos(), emb.sin()
         return self._cos, self._sin
 
-    def forward(self, q: Tensor, k: Tensor, start: int) -> tuple[Tensor, Tensor]:
-        """Rotate q, k [B, H, L, K] (fp32) for positions start .. start + L - 1."""
+    def forward(self, q: Tensor, k: Tensor, positions: int | Tensor) -> tuple[Tensor, Tensor]:
+        """Rotate q, k [B, H, L, K] (fp32) for positions `start .. start + L − 1` (an int `start`) or given
+        position ids ([L] shared by the batch, or [B, L])."""
         n = q.shape[-2]
-        cos, sin = self._tables(start + n, q.device)
-        cos, sin = cos[start : start + n], sin[start : start + n]  # [L, K]
+        if isinstance(positions, int):
+            cos, sin = self._tables(positions + n, q.device)
+            cos, sin = cos[positions : positions + n], sin[positions : positions + n]  # [L, K]
+        else:
+            cos, sin = self._tables(int(positions.max()) + 1, q.device)
+            cos, sin = cos[positions], sin[positions]  # [L, K] or [B, L, K]
+            if positions.dim() == 2:
+                cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, L, K]: broadcast over heads
         return _rotate(q, cos, sin), _rotate(k, cos, sin)
 
 
@@ -74,13 +81,15 @@ class SwiGLU(nn.Module):
 
 
 class KVCache:
-    """Keys/values of past positions: one fp32 tensor [2, B, H, S_max, K] per layer, plus the fill length."""
+    """Keys/values of past positions: one fp32 tensor [2, B, H, S_max, K] per layer, the fill length, and the
+    RoPE position of the next token (`position`; equals `length` unless the model restarts a stream's positions)."""
 
     def __init__(self, n_layer: int, batch: int, n_head: int, head_dim: int, max_len: int,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         self.layers = [torch.zeros(2, batch, n_head, max_len, head_dim, device=device, dtype=dtype)
                        for _ in range(n_layer)]
         self.length = 0
+        self.position = 0
 
     @property
     def max_len(self) -> int:
@@ -106,6 +115,7 @@ class KVCache:
     def advance(self, n: int) -> None:
         """Called once per forward after every layer wrote its n new positions."""
         self.length += n
+        self.position += n
 
 
 class Attention(nn.Module):
@@ -119,12 +129,15 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim, bias=False)
         self.rope = rope
 
-    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
-        """x [B, L, C] → [B, L, C]; with `cache`, x continues the cached positions."""
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0,
+                positions: Tensor | None = None) -> Tensor:
+        """x [B, L, C] → [B, L, C]; with `cache`, x continues the cached positions. `positions` ([L] or [B, L])
+        are RoPE position ids; default: the sequence index (cache.position onwards)."""
         b, n, c = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4).float()
         start = cache.length if cache is not None else 0
-        q, k = self.rope(q, k, start)  # [B, H, L, K] each
+        q, k = self.rope(q, k, positions if positions is not None else  # [B, H, L, K] each
+                         (cache.position if cache is not None else 0))
         past = start > 0
         if cache is not None:
             k, v = cache.update(layer, k, v)  # [B, H, S, K]
@@ -150,6 +163,7 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(dim, eps)
         self.ffn = SwiGLU(dim, ffn_hidden)
 
-    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
-        x = x + self.attn(self.attn_norm(x), cache, layer)
+    def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0,
+                positions: Tensor | None = None) -> Tensor:
+        x = x + self.attn(self.attn_norm(x), cache, layer, positions)
         return x + self.ffn(self.ffn_norm(x))

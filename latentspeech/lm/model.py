@@ -37,6 +37,11 @@ class LMConfig:
     n_head: int = 6
     ffn_hidden: int = 0                         # SwiGLU width; 0 = 8/3·d_model rounded up to 64 (LLaMA)
     rope_theta: float = 10_000.0
+    # RoPE positions of the audio stream: False = they follow the phonemes (BOS at P, one sequence index);
+    # True = they restart at 0 (BOS at 0, frame k at k + 1) like the phonemes', so the rotary distance between
+    # audio step t and phoneme i is t − i, which the alignment roughly follows at ~12 phonemes/s and 12.5 Hz
+    # frames: a diagonal prior that one index for both streams hides behind the text length (README, LM).
+    separate_positions: bool = False
     head_width: int = 512                       # diffusion head (MAR SimpleMLPAdaLN)
     head_depth: int = 3
     prediction: Literal["v", "eps"] = "v"
@@ -124,9 +129,9 @@ class LatentLM(nn.Module):
             x = torch.where(drop_text.view(-1, 1, 1), self.null_text.to(x.dtype), x)
         return x
 
-    def _run(self, x: Tensor, cache: KVCache | None = None) -> Tensor:
+    def _run(self, x: Tensor, cache: KVCache | None = None, positions: Tensor | None = None) -> Tensor:
         for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
+            x = block(x, cache, i, positions)
         if cache is not None:
             cache.advance(x.shape[1])
         return self.norm(x)
@@ -150,7 +155,11 @@ class LatentLM(nn.Module):
         x = text.new_zeros(b, length, c)
         x[:, : min(p, length)] = text[:, :length]
         x = x.scatter_add(1, pos.unsqueeze(-1).expand(-1, -1, c), audio.to(x.dtype))
-        h = self._run(x)  # [B, L, C]
+        rope_pos = None
+        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j
+            s = torch.arange(length, device=dev)[None]
+            rope_pos = torch.where(s < phoneme_lens[:, None], s, s - phoneme_lens[:, None])  # [B, L]
+        h = self._run(x, positions=rope_pos)  # [B, L, C]
         hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
         return LMOutput(hidden=hidden, stop_logits=self.stop_head(hidden).squeeze(-1))
 
@@ -225,7 +234,14 @@ class LatentLM(nn.Module):
         text = self.embed_text(phonemes, drop_text)
         bos = self.bos.to(text.dtype).expand(b, 1, -1)
         x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
-        return self._run(x, cache)[:, -1]
+        if not self.config.separate_positions:
+            return self._run(x, cache)[:, -1]
+        p, n_audio = phonemes.shape[1], 1 + prompt_frames.shape[1]
+        dev = x.device
+        positions = torch.cat([torch.arange(p, device=dev), torch.arange(n_audio, device=dev)])
+        h = self._run(x, cache, positions)[:, -1]
+        cache.position = n_audio  # step() continues the audio stream's positions
+        return h
 
     def step(self, frame: Tensor, cache: KVCache) -> Tensor:
         """Feed one frame [B, D] after the cached positions → next state [B, C]."""

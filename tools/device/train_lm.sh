@@ -5,7 +5,7 @@
 #   device run: command="bash tools/device/train_lm.sh 7 --set train.max_steps=20000", carry=[".device"]
 # The exp dir stays on the warm machine between calls (git ignores exp/), so a second call resumes. Back here:
 #   tools/device/unpack.sh FILES_AT exp/lm_gpu && latentspeech export-tts --vae vae_synth_cpu --lm exp/lm_gpu ...
-# Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), EXP (exp/lm_device: outside the
+# Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), PYTHON (python3), EXP (exp/lm_device: outside the
 # carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 MINUTES [train-lm options, e.g. --set train.max_steps=20000]" >&2; exit 2; }
@@ -22,7 +22,7 @@ mkdir -p "${exp}" "${out}"
 spk=""  # the latent dump's utt2spk (dump-latents copies it) enables cross-utterance prompts
 if [ -s "${d}/latents/train/utt2spk" ]; then spk="--data-dir ${d}/latents/train"; fi
 set +e
-PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" python -m latentspeech train-lm --config "${config}" --data "${d}/phn/train" --latents "${d}/latents/train" \
+PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" "${PYTHON:-python3}" -m latentspeech train-lm --config "${config}" --data "${d}/phn/train" --latents "${d}/latents/train" \
     ${spk} --valid-data "${d}/phn/dev" --valid-latents "${d}/latents/dev" \
     --exp-dir "${exp}" --device "${DEVICE:-cuda}" ${resume} --set train.max_minutes="${minutes}" "$@" \
     > "${exp}/call.log" 2>&1
@@ -32,4 +32,4 @@ cat "${exp}/call.log" >> "${exp}/train.log"
 grep -E "INFO|WARNING|ERROR|error" "${exp}/call.log" | grep -v "^  " | tail -n 30
 tail -n 300 "${exp}/train.log" > "${out}/train_log_tail.txt"
 [ "${rc}" = 0 ] || { echo "$0: train-lm failed (exit ${rc}); see ${out}/train_log_tail.txt" >&2; exit "${rc}"; }
-PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" python tools/device/slim_checkpoint.py "${exp}" "${out}"
+PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" "${PYTHON:-python3}" tools/device/slim_checkpoint.py "${exp}" "${out}"
