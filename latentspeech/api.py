@@ -336,7 +336,7 @@ class TTS:
 
         Each chunk is decoded with up to 8 earlier frames as left context and `stream_lookahead_frames` later
         frames as right context (held back until generated), so chunks join without clicks; a causal VAE
-        (`causal: true`) is exact with lookahead 0. The chunks concatenate to the length of `synthesize`.
+        (`causal: true`, decoder included) is exact with lookahead 0. The chunks concatenate to the length of `synthesize`.
         """
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         prep = self.prepare(text, prompt_wav, prompt_text, config)

@@ -8,6 +8,7 @@ transcript in `prompts/<name>.txt` (`example_prompts`, `latentspeech tts --promp
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -141,8 +142,11 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
         lm_config = config_from_dict((state.get("config") or {}).get("model"), LMConfig, f"{checkpoint}: model")
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
-    lm = LatentLM(lm_config)
     weights = {**state["model"], **state.get("ema", {})}  # EMA holds parameters only; buffers from the model
+    if lm_config.ctc_weight > 0 or lm_config.context_noise > 0:  # training-only parts are not shipped
+        weights = {k: v for k, v in weights.items() if not k.startswith("ctc_head.")}
+        lm_config = dataclasses.replace(lm_config, ctc_weight=0.0, context_noise=0.0)
+    lm = LatentLM(lm_config)
     load_state_dict_strict(lm, weights, str(checkpoint))
     vocab_path = exp / "vocab.yaml"
     if not vocab_path.is_file():

@@ -24,8 +24,17 @@ def _set_stop(lm, bias: float):
 
 def test_stop_head_ends_generation():
     lm = _set_stop(tiny_lm(), 10.0)
-    out = Generator(lm, DecodeConfig(steps=2), frame_rate=25.0).generate(*_inputs(), seed=0)
+    out = Generator(lm, DecodeConfig(steps=2, min_seconds_per_phoneme=0.0), frame_rate=25.0).generate(
+        *_inputs(), seed=0)
     assert out.stopped and out.frames.shape == (1, 8)  # stop is checked from the second frame on
+
+
+def test_stop_is_ignored_before_the_minimum_length():
+    lm = _set_stop(tiny_lm(), 10.0)  # wants to stop at once
+    gen = Generator(lm, DecodeConfig(steps=2, min_seconds_per_phoneme=0.04), frame_rate=25.0)
+    out = gen.generate(*_inputs(), seed=0)  # 12 phonemes · 0.04 s · 25 Hz = 12 frames
+    assert out.stopped and out.frames.shape == (12, 8) and gen.min_frames(12) == 12
+    assert gen.min_frames(0) == 1
 
 
 def test_length_guard_fires_with_a_warning(caplog):

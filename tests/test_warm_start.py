@@ -68,6 +68,34 @@ def test_train_vae_init_from_loads_weights_then_resume_wins(tmp_path, caplog, ca
     _one_line_error(capsys, "holds a tts model", "export-vae")
 
 
+def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tmp_path, capsys):
+    """A causal VAE's decoder retrained to look ahead (train.freeze_encoder, model.decoder_causal=false): encoder
+    weights and latent mean/std are those of the --init-from model, so its latent dumps stay valid."""
+    from safetensors.torch import load_file
+
+    torch.manual_seed(3)
+    vae = SigmaVAE(tiny_model_config(causal=True))
+    vae.latent_mean.normal_()
+    vae.latent_std.uniform_(0.5, 2.0)
+    src = tmp_path / "src"
+    vae.save_pretrained(str(src), dtype=torch.float16)
+    data = make_data_dir(tmp_path / "data", n=2, seconds=0.5)
+    args = ["train-vae", "--config", VAE_YAML, "--data", str(data), "--exp-dir", str(tmp_path / "exp"),
+            "--set", "train.max_steps=3", "--set", "optim.lr=1e-3", "--set", "optim.warmup_steps=0",
+            "--set", "data.stats_utts=1", "--set", "model.causal=true", "--set", "model.decoder_causal=false",
+            "--set", "train.freeze_encoder=true"]
+    assert main(args + ["--init-from", str(src)]) == 0
+    before, after = load_file(str(src / "model.safetensors")), load_file(str(tmp_path / "exp/model/model.safetensors"))
+    for k, v in before.items():
+        same = torch.equal(after[k].half(), v)
+        assert same == (not k.startswith("decoder.")), k  # encoder + statistics kept, decoder trained
+    released = SigmaVAE.from_pretrained(str(tmp_path / "exp/model"))
+    assert released.config.causal and released.config.causal_decoder is False
+    capsys.readouterr()
+    assert main(args[:5] + ["--exp-dir", str(tmp_path / "e2")] + args[7:]) == 1
+    _one_line_error(capsys, "freeze_encoder", "--init-from")
+
+
 @pytest.fixture
 def dump(tmp_path):
     return make_dump(tmp_path, n_utts=6)
@@ -85,12 +113,12 @@ def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys
     phn, lat, _ = dump
     vocab = PhonemeVocab.default()
     mc = load_config(LM_YAML, LMTrainConfig).model
-    mc.vocab_size = len(vocab)
+    mc.vocab_size, mc.ctc_weight = len(vocab), 0.0  # released models carry no (training-only) CTC head
     torch.manual_seed(5)
     src = tmp_path / "src"
     TTS(SigmaVAE(tiny_model_config()), LatentLM(mc), vocab).save_pretrained(src, dtype="float16")
     args = ["train-lm", "--config", LM_YAML, "--data", str(phn), "--latents", str(lat), *ONE_STEP_LR0,
-            "--device", "cpu", "--exp-dir", str(tmp_path / "exp"), "--init-from", str(src)]
+            "--set", "model.ctc_weight=0", "--device", "cpu", "--exp-dir", str(tmp_path / "exp"), "--init-from", str(src)]
     with caplog.at_level(logging.INFO):
         assert main(args) == 0
     assert any(r.getMessage() == f"initialised weights from {src}" for r in caplog.records)
@@ -106,6 +134,14 @@ def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys
     assert any("new tensors keep their fresh initialisation (ctc_head)" in r.getMessage() for r in caplog.records)
     state = torch.load(tmp_path / "ctc" / "checkpoints" / "step_00000001.pt", weights_only=True)
     _assert_same({k: v for k, v in state["model"].items() if not k.startswith("ctc_head.")}, want)
+    # ... and export-tts leaves the training-only head out of the released model
+    vae_dir = tmp_path / "vae_ctc"
+    SigmaVAE(tiny_model_config()).save_pretrained(str(vae_dir))
+    assert main(["-q", "export-tts", "--vae", str(vae_dir), "--lm", str(tmp_path / "ctc"),
+                 "--out", str(tmp_path / "tts_ctc")]) == 0
+    released = TTS.from_pretrained(tmp_path / "tts_ctc")
+    assert released.lm.config.ctc_weight == 0 and not hasattr(released.lm, "ctc_head")
+    assert not any("ctc_head" in k for k in load_file(str(tmp_path / "tts_ctc/model.safetensors")))
 
     small = make_tts_dir(tmp_path / "small")  # d_model 32 vs lm_tiny's 64
     capsys.readouterr()

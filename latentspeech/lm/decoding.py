@@ -20,6 +20,8 @@ class DecodeConfig:
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
     max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
+    min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
+                                            # target phoneme (~1/2 of fast speech): no cut-off short answers
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
@@ -33,5 +35,7 @@ class DecodeConfig:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0.0 < self.stop_threshold <= 1.0:
             raise ValueError(f"stop_threshold must be in (0, 1], got {self.stop_threshold}")
+        if self.min_seconds_per_phoneme < 0:
+            raise ValueError(f"min_seconds_per_phoneme must be >= 0, got {self.min_seconds_per_phoneme}")
         if self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")

@@ -50,6 +50,10 @@ class Generator:
         seconds = min(c.max_seconds, 1.0 + c.max_seconds_per_phoneme * n_text_phonemes)
         return max(1, math.ceil(seconds * self.frame_rate))
 
+    def min_frames(self, n_text_phonemes: int) -> int:
+        """Frames before which the stop classifier is not consulted: min_seconds_per_phoneme · phonemes, ≥ 1."""
+        return max(1, math.floor(self.config.min_seconds_per_phoneme * n_text_phonemes * self.frame_rate))
+
     def _sync(self, device: torch.device) -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -66,8 +70,9 @@ class Generator:
         dev = phonemes.device
         guided = c.cfg_scale != 1.0
         s = 2 if guided else 1
-        limit = max_frames if max_frames is not None else self.max_frames(
-            n_text_phonemes if n_text_phonemes is not None else phonemes.numel())
+        n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
+        limit = max_frames if max_frames is not None else self.max_frames(n_text)
+        first_stop = self.min_frames(n_text)
         gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         d = lm.config.latent_dim
         t = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0}
@@ -82,7 +87,7 @@ class Generator:
         t["prefill_s"] = time.perf_counter() - t0
 
         for i in range(limit):
-            if i > 0 and lm.stop_prob(h[0]).item() > c.stop_threshold:
+            if i >= first_stop and lm.stop_prob(h[0]).item() > c.stop_threshold:
                 self.stopped = True
                 return
             t0 = time.perf_counter()

@@ -67,13 +67,14 @@ class VocosDecoder(nn.Module):
         super().__init__()
         c = config
         self.k = c.hop_length // c.frame_hop
-        self.embed = conv1d_same(c.latent_dim, c.dec_dim, c.kernel_size, c.causal)
+        causal = c.causal_decoder
+        self.embed = conv1d_same(c.latent_dim, c.dec_dim, c.kernel_size, causal)
         self.norm = nn.LayerNorm(c.dec_dim, eps=1e-6)
         self.latent_blocks = nn.ModuleList(
-            ConvNeXtBlock(c.dec_dim, 3 * c.dec_dim, c.kernel_size, c.causal) for _ in range(c.dec_latent_layers))
+            ConvNeXtBlock(c.dec_dim, 3 * c.dec_dim, c.kernel_size, causal) for _ in range(c.dec_latent_layers))
         self.expand = nn.Linear(c.dec_dim, self.k * c.dec_frame_dim)
         self.frame_blocks = nn.ModuleList(
-            ConvNeXtBlock(c.dec_frame_dim, 3 * c.dec_frame_dim, c.kernel_size, c.causal)
+            ConvNeXtBlock(c.dec_frame_dim, 3 * c.dec_frame_dim, c.kernel_size, causal)
             for _ in range(c.dec_frame_layers))
         self.final_norm = nn.LayerNorm(c.dec_frame_dim, eps=1e-6)
         self.head = ISTFTHead(c.dec_frame_dim, c.dec_n_fft, c.frame_hop)

@@ -34,6 +34,8 @@ class VAEConfig:
     posterior: Literal["sigma", "gaussian", "none"] = "sigma"
     sigma_std: float = 0.5                      # C_σ: σ = |randn(B)| * sigma_std / 0.8 (training only)
     causal: bool = False                        # left-only padding in every conv
+    decoder_causal: bool | None = None          # None: as `causal`; False with causal=True: a causal encoder (no
+                                                # lookahead in the LM's latents) and a decoder that looks ahead
     # convnext backbone (frame_hop | hop_length; each latent frame = hop_length / frame_hop STFT frames)
     frame_hop: int = 320                        # encoder STFT hop = decoder iSTFT hop
     enc_n_fft: int = 1024
@@ -53,7 +55,13 @@ class VAEConfig:
     n_residual_layers: int = 1
     lstm: int = 2
 
+    @property
+    def causal_decoder(self) -> bool:
+        return self.causal if self.decoder_causal is None else self.decoder_causal
+
     def __post_init__(self) -> None:
+        if self.backbone == "seanet" and self.decoder_causal not in (None, self.causal):
+            raise ValueError("decoder_causal differing from causal needs the convnext backbone")
         if self.backbone == "seanet" and math.prod(self.ratios) != self.hop_length:
             raise ValueError(f"hop_length {self.hop_length} != prod(ratios) {math.prod(self.ratios)}")
         if self.backbone == "convnext":

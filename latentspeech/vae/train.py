@@ -86,6 +86,8 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"   # autocast dtype (fp16 on GPU only)
     device: str = "auto"
     freeze_encoder_step: int = 0        # > 0: encoder frozen after this step (latents dumped earlier stay valid)
+    freeze_encoder: bool = False        # encoder frozen from the start, latent mean/std kept: decoder-only
+                                        # fine-tuning of an --init-from VAE whose latent dumps must stay valid
 
 
 @dataclass
@@ -157,12 +159,16 @@ def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed:
     return mean.float(), std.float()
 
 
-def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, stats_utts: int) -> Path:
-    """Set `latent_mean`/`latent_std` from training audio and write the release model dir."""
-    mean, std = compute_latent_stats(model, train_paths, stats_utts)
-    model.latent_mean.copy_(mean)
-    model.latent_std.copy_(std)
+def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, stats_utts: int,
+               keep_stats: bool = False) -> Path:
+    """Set `latent_mean`/`latent_std` from training audio (unless `keep_stats`: a frozen encoder keeps the ones
+    its latent dumps were normalised with) and write the release model dir."""
+    if not keep_stats:
+        mean, std = compute_latent_stats(model, train_paths, stats_utts)
+        model.latent_mean.copy_(mean)
+        model.latent_std.copy_(std)
     model.save_pretrained(str(out_dir))
+    std = model.latent_std
     log.info("wrote VAE model dir %s (latent std range %.3g..%.3g)", out_dir, std.min(), std.max())
     return Path(out_dir)
 
@@ -199,6 +205,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     device, tc = dist.device, cfg.train
     if tc.precision == "fp16" and device.type != "cuda":
         raise ConfigError("train.precision fp16 needs a GPU; use fp32 or bf16 on CPU")
+    if tc.freeze_encoder and init_from is None and not resume:
+        raise ConfigError("train.freeze_encoder keeps a trained encoder: pass --init-from VAE_MODEL")
     exp = Path(exp_dir)
     seed_everything(tc.seed + dist.rank)
     train_items = read_wav_list(data_dir)
@@ -243,6 +251,9 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
             log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
     elif init_from is not None:
         log.info("initialised weights from %s", load_init_weights(model, init_from))
+    if tc.freeze_encoder:
+        model.encoder.requires_grad_(False)  # grads stay None → AdamW leaves the encoder untouched
+        log.info("encoder frozen (train.freeze_encoder): only the decoder trains; latent statistics are kept")
     if dist.is_main:
         exp.mkdir(parents=True, exist_ok=True)
         dump_config(cfg, exp / "config.yaml")
@@ -340,7 +351,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                        "sched_d": sched_d.state_dict(), "scaler": scaler.state_dict(), "step": step,
                        "config": config_to_dict(cfg), "rng": rng_state()}, step)
     if dist.is_main and start < tc.max_steps:
-        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
+        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder)
     logger.close()
     if dist.distributed:
         torch.distributed.barrier()
