@@ -86,3 +86,24 @@ def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(t
 
     r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "1", "bad name="], **run)
     assert r.returncode == 2 and "is not NAME=" in r.stderr
+
+
+def test_pack_dump_can_keep_an_evenly_spread_share_of_the_training_hours(tmp_path):
+    phn, lat, _ = make_dump(tmp_path, n_utts=12, latent_dim=8)
+    for src in (phn, lat):
+        shutil.copytree(src, src.parent / "dev")
+    frames = {ln.split()[0]: int(ln.split()[1]) for ln in (lat / "utt2num_frames").read_text().splitlines()}
+    rate = float(next(ln.split()[1] for ln in (lat / "vae.yaml").read_text().splitlines()
+                      if ln.startswith("frame_rate:")))
+    hours = sum(frames.values()) / rate / 3600
+    env = {**os.environ, "DEVICE_DIR": str(tmp_path / "carry"), "MAX_HOURS": f"{hours / 2:.8f}"}
+    r = subprocess.run(["bash", "tools/device/pack_dump.sh", str(phn.parent), str(lat.parent)], env=env, cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    t = tmp_path / "carry/dump/latents/train"
+    kept = [ln.split()[0] for ln in (t / "latents.scp").read_text().splitlines()]
+    assert 0 < len(kept) < len(frames)
+    assert sorted(p.name for p in (t / "latents").iterdir()) == sorted(f"{u}.npy" for u in kept)
+    assert [ln.split()[0] for ln in (t / "utt2num_frames").read_text().splitlines()] == kept
+    assert abs(sum(frames[u] for u in kept) / rate / 3600 - hours / 2) <= max(frames.values()) / rate / 3600
+    assert len((tmp_path / "carry/dump/latents/dev/latents.scp").read_text().splitlines()) == len(frames)  # dev whole

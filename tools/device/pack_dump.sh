@@ -2,7 +2,8 @@
 # Copy what LM training needs into .device/dump, the folder that travels to a lent GPU machine (device tool,
 # `carry: [".device"]`; git ignores it): phoneme dumps (text, vocab.yaml) and fp16 latent dumps (latents/,
 # latents.scp, utt2num_frames, utt2spk, vae.yaml) of the train and dev sets. ~20 MB for the 6 h synth corpus.
-#   tools/device/pack_dump.sh PHN_ROOT LATENT_ROOT      # e.g. dump/phn dump/latents/vae_synth_cpu
+#   tools/device/pack_dump.sh PHN_ROOT LATENT_ROOT      # e.g. dump/phn dump/latents/vae_synth_causal
+#   MAX_HOURS=18 tools/device/pack_dump.sh ...          # an evenly spread ~18 h of train/ (size limit: 20 h ≈ 64 MB)
 # Both roots hold train/ and dev/ (run.sh stages 3 and 5, or `latentspeech phonemize` + `dump-latents`).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 PHN_ROOT LATENT_ROOT (each with train/ and dev/)" >&2; exit 2; }
@@ -20,4 +21,19 @@ for s in train dev; do
     cp -r "${lat}/${s}" "${dest}/latents/"
     rm -rf "${dest}/latents/${s}/log" "${dest}/phn/${s}/log"
 done
+if [ -n "${MAX_HOURS:-}" ]; then  # the device tool carries ≤ 64 MiB: keep an evenly spread share of train/
+    t=${dest}/latents/train
+    rate=$(awk '/^frame_rate:/ {print $2}' "${t}/vae.yaml")
+    frac=$(awk -v h="${MAX_HOURS}" -v r="${rate}" '{n += $2} END {f = h * 3600 * r / n; print (f < 1 ? f : 1)}' \
+        "${t}/utt2num_frames")
+    awk -v f="${frac}" 'int(NR * f) != int((NR - 1) * f) {print $1}' "${t}/utt2num_frames" > "${t}/keep"
+    for m in latents.scp utt2num_frames utt2spk; do
+        [ ! -f "${t}/${m}" ] || { awk 'NR == FNR {k[$1]; next} $1 in k' "${t}/keep" "${t}/${m}" > "${t}/${m}.tmp" \
+            && mv "${t}/${m}.tmp" "${t}/${m}"; }
+    done
+    awk '{print $2}' "${t}/latents.scp" | sed 's|.*/||' | sort > "${t}/keep"
+    (cd "${t}/latents" && ls | sort | comm -23 - "${t}/keep" | xargs -r rm -f)
+    rm -f "${t}/keep"
+    echo "kept $(wc -l < "${t}/latents.scp") train utterances (~${MAX_HOURS} h)"
+fi
 echo "packed $(du -sh "${dest}" | cut -f1) into ${dest}"

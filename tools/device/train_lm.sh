@@ -4,9 +4,10 @@
 # Needs only torch, numpy, pyyaml, safetensors and tqdm (the device image has them): nothing is installed.
 #   device run: command="bash tools/device/train_lm.sh 7 --set train.max_steps=20000", carry=[".device"]
 # The exp dir stays on the warm machine between calls (git ignores exp/), so a second call resumes. Back here:
-#   tools/device/unpack.sh FILES_AT exp/lm_gpu && latentspeech export-tts --vae vae_synth_cpu --lm exp/lm_gpu ...
-# Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), PYTHON (python3), EXP (exp/lm_device: outside the
-# carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it).
+#   tools/device/unpack.sh FILES_AT exp/lm_gpu && latentspeech export-tts --vae vae_synth_causal --lm exp/lm_gpu ...
+# Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), PYTHON (python3), EXP (exp/lm_device:
+# outside the carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it).
+# Several variants at once on one GPU: tools/device/train_lm_variants.sh.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 MINUTES [train-lm options, e.g. --set train.max_steps=20000]" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
