@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     n_utts, audio = len(entries), sum(t["audio_s"] for _, t, _ in quality if t) / max(1, len(quality) - 2)
     cpu = platform.processor() or platform.machine()
     lines = [f"Model `{args.model}` on `{args.data}`: {n_utts} held-out utterances with cross-sentence prompts "
-             f"(seed 0), {args.dtype}, {args.threads} thread(s), {cpu}. WER/CER: Whisper tiny.en; SIM-o: resemblyzer "
+             f"(seed 0), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
+             f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). WER/CER: Whisper tiny.en; SIM-o: resemblyzer "
              "cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
              f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances.", "",
              "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",

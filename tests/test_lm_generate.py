@@ -82,7 +82,7 @@ def test_cfg_scale_one_runs_the_unguided_path():
         h = lm.prefill(ph[None], prompt[None], cache)
         frames = []
         for _ in range(one.shape[0]):
-            noise = torch.randn(1, 8, generator=g)
+            noise = cfg.temperature * torch.randn(1, 8, generator=g)
             x = Generator(lm, cfg, 25.0).sampler.sample(lambda x, t: lm.head(x, t, h), noise)
             frames.append(x[0])
             h = lm.step(x, cache)

@@ -15,7 +15,8 @@ __all__ = ["DecodeConfig"]
 class DecodeConfig:
     steps: int = 10                         # diffusion-head solver steps per frame
     cfg_scale: float = 1.5                  # classifier-free guidance on the text; 1.0 = off (half the head cost)
-    temperature: float = 1.0                # scales the head's initial noise
+    temperature: float = 0.3                # scales the head's initial noise; 0.3 vs 1.0: WER 71.5 vs 96.3 on the
+                                            # synth test set (README, "The first LM that reads")
     solver: str = "dpm++2m"                 # dpm++2m | ddim | ddpm
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
     max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
