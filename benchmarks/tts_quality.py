@@ -2,6 +2,7 @@
 
     python benchmarks/tts_quality.py --model default --data /work/corpus/synth/data/test --max-utts 42 \
         --steps 1 2 4 8 16 --cfg 1.0 1.5 2.5 --work-dir /tmp/tts_quality --report tts_quality.md
+    ... --steps 10 --cfg 1.5 2.5 --temperature 1.0 0.5 0.3     # the head's noise scale too
 
 (a) quality on held-out speakers: WER / CER (Whisper tiny.en) and SIM-o (resemblyzer, against the prompt) with
     95% bootstrap CIs, for the ground truth, the model's own σ-VAE resynthesis, and the TTS at every steps × CFG;
@@ -26,11 +27,12 @@ from vae_intelligibility import make_meta, metric_cell, score, write_reference_a
 CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
 
 
-def _tag(steps: int, cfg: float) -> str:
-    return f"tts_steps{steps}_cfg{cfg:g}"
+def _tag(steps: int, cfg: float, temperature: float | None = None) -> str:
+    return f"tts_steps{steps}_cfg{cfg:g}" + (f"_t{temperature:g}" if temperature is not None else "")
 
 
-def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int) -> dict:
+def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int,
+                       temperature: float | None = None) -> dict:
     """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json)."""
     from latentspeech.audio.io import save_audio
 
@@ -41,7 +43,8 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     synth_s = audio_s = 0.0
     stopped = 0
     for e in entries:
-        result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg, seed=0)
+        result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
+                                temperature=temperature, seed=0)
         save_audio(out_dir / f"{e.utt}.wav", result.wav, result.sample_rate)
         synth_s += result.timings["total_s"]
         audio_s += result.seconds
@@ -49,10 +52,11 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     firsts = []
     for e in entries[:ttfa_utts]:
         t0 = time.perf_counter()
-        for _ in tts.stream(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg, seed=0):
+        for _ in tts.stream(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
+                            temperature=temperature, seed=0):
             firsts.append(time.perf_counter() - t0)
             break
-    timing = {"steps": steps, "cfg": cfg, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
+    timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
               "rtf": synth_s / audio_s if audio_s else float("nan"), "stopped": stopped,
               "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
     timing_file.write_text(json.dumps(timing, indent=2))
@@ -78,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-utts", type=int, default=42)
     p.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     p.add_argument("--cfg", type=float, nargs="+", default=[1.0, 1.5, 2.5])
+    p.add_argument("--temperature", type=float, nargs="+", default=[None],
+                   help="head noise scales to sweep (default: the model's decode default only)")
     p.add_argument("--ttfa-utts", type=int, default=3, help="utterances streamed to time the first audio")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
@@ -102,20 +108,22 @@ def main(argv: list[str] | None = None) -> int:
 
     quality = [("ground truth", None, score(cli, meta, work / "ground_truth", args.threads)),
                ("σ-VAE resynthesis", None, score(cli, meta, work / "resynthesis", args.threads))]
-    for steps in args.steps:
-        for cfg in args.cfg:
-            gen = work / _tag(steps, cfg)
-            timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts)
-            quality.append((f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}", timing, score(cli, meta, gen, args.threads)))
-            print(f"steps {steps} cfg {cfg:g}: WER {metric_cell(quality[-1][2], 'wer')} "
-                  f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
+    for temp in args.temperature:
+        for steps in args.steps:
+            for cfg in args.cfg:
+                gen = work / _tag(steps, cfg, temp)
+                timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp)
+                name = f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}" + (f", T {temp:g}" if temp is not None else "")
+                quality.append((name, timing, score(cli, meta, gen, args.threads)))
+                print(f"{name}: WER {metric_cell(quality[-1][2], 'wer')} "
+                      f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
 
     n_utts, audio = len(entries), sum(t["audio_s"] for _, t, _ in quality if t) / max(1, len(quality) - 2)
     cpu = platform.processor() or platform.machine()
     lines = [f"Model `{args.model}` on `{args.data}`: {n_utts} held-out utterances with cross-sentence prompts "
              f"(seed 0), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
-             f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). WER/CER: Whisper tiny.en; SIM-o: resemblyzer "
-             "cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
+             f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). "
+             "WER/CER: Whisper tiny.en; SIM-o: resemblyzer cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
              f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances.", "",
              "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",
              "|---|---|---|---|---|---|---|"]

@@ -39,8 +39,8 @@ class LMConfig:
     rope_theta: float = 10_000.0
     # RoPE positions of the audio stream: False = they follow the phonemes (BOS at P, one sequence index);
     # True = they restart at 0 (BOS at 0, frame k at k + 1) like the phonemes', so the rotary distance between
-    # audio step t and phoneme i is t − i, which the alignment roughly follows at ~12 phonemes/s and 12.5 Hz
-    # frames: a diagonal prior that one index for both streams hides behind the text length (README, LM).
+    # audio step t and phoneme i is t − i rather than P + 1 + t − i: where to look (phoneme ≈ 1.5·t at 12.5 Hz)
+    # no longer moves with the text length P (README, "The first LM that reads").
     separate_positions: bool = False
     head_width: int = 512                       # diffusion head (MAR SimpleMLPAdaLN)
     head_depth: int = 3
