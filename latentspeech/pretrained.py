@@ -168,7 +168,7 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
     n = lm.num_parameters()
     card = (f"# LatentSpeech TTS model\n\n- σ-VAE: `{vae_dir}` ({sum(p.numel() for p in vae.parameters()) / 1e6:.2f}M "
             f"params, {vae.sample_rate} Hz, {vae.frame_rate:g} frames/s × {vae.latent_dim} dims)\n"
-            f"- LM: `{checkpoint}` (step {state.get('step')}, {'EMA' if 'ema' in state else 'raw'} weights, "
+            f"- LM: `{checkpoint}` (step {state.get('step')}, {'EMA' if 'ema' in state or state.get('ema_merged') else 'raw'} weights, "
             f"{n['total'] / 1e6:.2f}M params: transformer {n['transformer'] / 1e6:.2f}M, head {n['head'] / 1e6:.2f}M)\n"
             f"- phoneme table: {vocab.version} ({len(vocab)} symbols)\n\n"
             "```\nlatentspeech tts --model THIS_DIR --text \"Hello.\" --prompt-wav p.wav --prompt-text \"...\" "

@@ -52,7 +52,7 @@ def test_device_round_trip_on_cpu(tmp_path):
     assert r.returncode == 0, r.stderr
     slim = torch.load(exp / "checkpoints/step_00000004.pt", weights_only=False)
     full = torch.load(tmp_path / "exp_device/checkpoints/step_00000004.pt", weights_only=False)
-    assert set(slim) == {"model", "config", "step", "epoch"} and slim["step"] == 4
+    assert set(slim) == {"model", "ema_merged", "config", "step", "epoch"} and slim["step"] == 4 and slim["ema_merged"]
     torch.testing.assert_close(slim["model"]["frame_proj.weight"], full["ema"]["frame_proj.weight"].half())
 
     from latentspeech.api import TTS
@@ -61,6 +61,7 @@ def test_device_round_trip_on_cpu(tmp_path):
     vae_dir = tmp_path / "vae"
     SigmaVAE.save_pretrained(TTS.from_pretrained(make_tts_dir(tmp_path / "src")).vae, str(vae_dir))
     assert main(["-q", "export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(tmp_path / "tts")]) == 0
+    assert "step 4, EMA weights" in (tmp_path / "tts/README.md").read_text()
 
 
 def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(tmp_path):

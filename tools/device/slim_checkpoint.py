@@ -16,10 +16,11 @@ import torch
 
 
 def slim(state: dict) -> dict:
-    """{'model': fp16 weights (EMA parameters over raw ones), 'config', 'step', 'epoch'}."""
+    """{'model': fp16 weights (EMA parameters over raw ones), 'ema_merged', 'config', 'step', 'epoch'}."""
     weights = {**state["model"], **state.get("ema", {})}
     model = {k: (v.half() if v.is_floating_point() else v) for k, v in weights.items()}
-    return {"model": model, "config": state.get("config"), "step": state["step"], "epoch": state.get("epoch", 0)}
+    return {"model": model, "ema_merged": "ema" in state, "config": state.get("config"), "step": state["step"],
+            "epoch": state.get("epoch", 0)}
 
 
 def main(argv: list[str] | None = None) -> int:
