@@ -16,11 +16,17 @@ from latentspeech.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _train_and_dev_dump(tmp_path: Path, n_utts: int) -> tuple[Path, Path]:
+    """A tiny dump with train/ and dev/ under each root, as the packer wants; → (phn train dir, latent train dir)."""
+    phn, lat, _ = make_dump(tmp_path, n_utts=n_utts, latent_dim=8)
+    for src in (phn, lat):
+        shutil.copytree(src, src.parent / "dev")
+    return phn, lat
+
+
 def _packed_dump(tmp_path: Path) -> dict:
     """A packed tiny dump under tmp_path/carry; → subprocess.run kwargs whose env is the GPU image's, on CPU."""
-    phn, lat, _ = make_dump(tmp_path, n_utts=10, latent_dim=8)
-    for src in (phn, lat):  # the packer wants train/ and dev/ under each root
-        shutil.copytree(src, src.parent / "dev")
+    phn, lat = _train_and_dev_dump(tmp_path, n_utts=10)
     block = tmp_path / "block"  # the GPU image has no audio/text stack: make importing it fail here too
     block.mkdir()
     (block / "sitecustomize.py").write_text(
@@ -90,9 +96,7 @@ def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(t
 
 
 def test_pack_dump_can_keep_an_evenly_spread_share_of_the_training_hours(tmp_path):
-    phn, lat, _ = make_dump(tmp_path, n_utts=12, latent_dim=8)
-    for src in (phn, lat):
-        shutil.copytree(src, src.parent / "dev")
+    phn, lat = _train_and_dev_dump(tmp_path, n_utts=12)
     frames = {ln.split()[0]: int(ln.split()[1]) for ln in (lat / "utt2num_frames").read_text().splitlines()}
     rate = float(next(ln.split()[1] for ln in (lat / "vae.yaml").read_text().splitlines()
                       if ln.startswith("frame_rate:")))

@@ -259,18 +259,19 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             if ema is not None:
                 with torch.no_grad():
                     torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1.0 - tc.ema_decay)
-            logger.update(step, {"loss": loss.item(), "diffusion": out["diffusion"].item(),
-                                 "stop": out["stop"].item(), **({"ctc": out["ctc"].item()} if "ctc" in out else {}),
+            logger.update(step, {**{k: v.item() for k, v in out.items()},  # loss, diffusion, stop (, ctc)
                                  "grad_norm": grad_norm.item(), "lr": sched.get_last_lr()[0]})
             if valid_loader is not None and (step % tc.valid_every == 0 or step == tc.max_steps):
                 logger.scalars("valid", evaluate(lm, valid_loader, dev, amp), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
                 last = save()
-            if tc.max_minutes > 0:  # every rank must agree, or DDP hangs
-                flag = torch.tensor([float(time.monotonic() > deadline)], device=dev)
-                if dist_info.distributed:
+            if tc.max_minutes > 0:
+                over = time.monotonic() > deadline
+                if dist_info.distributed:  # every rank must agree, or DDP hangs
+                    flag = torch.tensor([float(over)], device=dev)
                     torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-                if flag.item() > 0:
+                    over = flag.item() > 0
+                if over:
                     out_of_time = True
                     log.info("train.max_minutes=%g reached at step %d; saving (continue with --resume)",
                              tc.max_minutes, step)

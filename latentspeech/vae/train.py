@@ -168,8 +168,8 @@ def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, sta
         model.latent_mean.copy_(mean)
         model.latent_std.copy_(std)
     model.save_pretrained(str(out_dir))
-    std = model.latent_std
-    log.info("wrote VAE model dir %s (latent std range %.3g..%.3g)", out_dir, std.min(), std.max())
+    log.info("wrote VAE model dir %s (latent std range %.3g..%.3g)", out_dir, model.latent_std.min(),
+             model.latent_std.max())
     return Path(out_dir)
 
 

@@ -23,6 +23,7 @@ out=${OUT:?OUT must name the folder whose files come back}
 probe=${PROBE_MINUTES:-1}
 reserve=${RESERVE_SECONDS:-60}  # start-up of the second phase + writing the slim checkpoint
 t0=$(date +%s)
+minutes_s=$(awk -v m="${minutes}" 'BEGIN { printf "%d", m * 60 }')
 for v in "${variants[@]}"; do
     [[ "${v}" =~ ^[A-Za-z0-9_-]+= ]] || { echo "$0: error: variant '${v}' is not NAME=[KEY=VALUE,...]" >&2; exit 2; }
 done
@@ -48,7 +49,6 @@ run_variant() {  # NAME SETS: probe, then the rest of the time budget with a fit
         "${sets[@]}" "${common[@]}" --set train.max_steps="${max_steps}" > /dev/null
 }
 
-minutes_s=$(awk -v m="${minutes}" 'BEGIN { printf "%d", m * 60 }')
 pids=()
 for v in "${variants[@]}"; do
     run_variant "${v%%=*}" "${v#*=}" &
