@@ -15,8 +15,9 @@ from latentspeech.cli import main
 from latentspeech.data.corpora.synth import (SynthSpeaker, SynthUtterance, _render_chunk, plan_speakers,
                                              plan_utterances, read_speakers)
 from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, VOICES
-from latentspeech.data.corpora.synth_text import make_sentences
+from latentspeech.data.corpora.synth_text import make_phrases, make_sentences
 from latentspeech.data.kaldi import DataDir, validate_data_dir
+from latentspeech.errors import InputError
 
 needs_espeak_sox = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or shutil.which("sox") is None,
@@ -72,6 +73,33 @@ def test_more_hours_only_adds_utterances_and_test_texts_are_unseen():
     test_texts = {u.text for u in big.values() if u.split == "test"}
     assert test_texts and train_texts.isdisjoint(test_texts)
     assert all(u.utt.startswith(u.speaker + "_") for u in big.values())
+
+
+def test_phrases_are_short_distinct_seeded_and_speakable():
+    phrases = make_phrases(1500, seed=4)
+    assert len(set(phrases)) == 1500 and phrases[:50] == make_phrases(50, seed=4)
+    assert all(re.fullmatch(r"[A-Z][A-Za-z',.?! ]*[.?!]", t) for t in phrases)
+    assert max(len(t.split()) for t in phrases) <= 6 and np.mean([len(t.split()) for t in phrases]) < 4
+    with pytest.raises(ValueError, match="distinct"):
+        make_phrases(100_000)
+
+
+def test_short_phrases_are_interleaved_without_moving_the_sentences():
+    """short_fraction only inserts phrases: the sentences keep their order, dev/test are untouched."""
+    speakers = plan_speakers({k: v for k, v in _all_voices().items() if k in ("awb", "kal", "rms")}, ["rms"])
+    plain = plan_utterances(speakers, hours=0.2, short_fraction=0.0)
+    mixed = plan_utterances(speakers, hours=0.2, short_fraction=0.2)
+    phrases = set(make_phrases(1500))
+    for spk in {u.speaker for u in plain if u.split == "train"}:
+        a = [u.text for u in plain if u.speaker == spk and u.split == "train"]
+        b = [u.text for u in mixed if u.speaker == spk and u.split == "train"]
+        sentences = [t for t in b if t not in phrases]
+        assert sentences == a[:len(sentences)]
+        assert 0.05 < (len(b) - len(sentences)) / len(b) < 0.5
+    assert [u for u in plain if u.split != "train"] == [u for u in mixed if u.split != "train"]
+    assert not any(u.text in phrases for u in plain)
+    with pytest.raises(InputError, match="short_fraction"):
+        plan_utterances(speakers, hours=0.2, short_fraction=1.0)
 
 
 def test_sentences_are_distinct_seeded_and_speakable():

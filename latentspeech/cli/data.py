@@ -6,6 +6,7 @@ import argparse
 import inspect
 import logging
 
+from latentspeech.data.corpora.synth_text import SHORT_FRACTION
 from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "mbrola-fr1,espeak-f4,espeak-m5 where installed)")
     p.add_argument("--test-utts-per-speaker", type=int, default=20, help="(default: %(default)s)")
     p.add_argument("--dev-utts-per-speaker", type=int, default=2, help="(default: %(default)s)")
+    p.add_argument("--short-fraction", type=float, default=SHORT_FRACTION,
+                   help="share of training utterances that are short phrases such as 'Yes, please.' "
+                        "(default: %(default)s; 0 remakes corpora from before 2026-11-26)")
     p.add_argument("--list-voices", action="store_true", help="print the installed base voices and exit")
     p.set_defaults(func=cmd_prepare_synth)
 
@@ -70,7 +74,8 @@ def cmd_prepare_synth(args: argparse.Namespace) -> int:
         raise InputError(f"--nj must be ≥ 1, got {args.nj}")
     prepare_synth(args.corpus_dir, args.data_dir, hours=args.hours, nj=args.nj, seed=args.seed,
                   speakers_per_voice=args.speakers_per_voice, voices=args.voices, test_voices=args.test_voices,
-                  test_utts_per_speaker=args.test_utts_per_speaker, dev_utts_per_speaker=args.dev_utts_per_speaker)
+                  test_utts_per_speaker=args.test_utts_per_speaker, dev_utts_per_speaker=args.dev_utts_per_speaker,
+                  short_fraction=args.short_fraction)
     return 0
 
 

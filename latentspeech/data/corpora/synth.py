@@ -46,7 +46,7 @@ from tqdm import tqdm
 from latentspeech.audio.dsp import is_silent, loudness_normalize, trim_silence
 from latentspeech.audio.io import save_audio
 from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, available_voices, render
-from latentspeech.data.corpora.synth_text import make_sentences
+from latentspeech.data.corpora.synth_text import SHORT_FRACTION, make_phrases, make_sentences
 from latentspeech.data.kaldi import DataDir, check_data_dir
 from latentspeech.errors import InputError, LatentSpeechError
 
@@ -60,6 +60,7 @@ CHARS_PER_SECOND = 18.0  # measured after trimming, mean of the 42 voices at rat
 MEAN_UTT_SECONDS = 3.5  # mean text of make_sentences (63 characters) at CHARS_PER_SECOND
 MAX_PITCH_CENTS = 400
 TRAIN_POOL, TEST_POOL = 10_000, 1_000  # sentence pool sizes (fixed: a larger --hours only adds utterances)
+PHRASE_POOL = 1_500  # short phrases for training speakers (fixed, like the sentence pools)
 MARGIN_SECONDS = 0.1
 
 
@@ -119,17 +120,24 @@ def _interleaved(speakers: list[SynthSpeaker]) -> list[SynthSpeaker]:
 
 
 def plan_utterances(speakers: list[SynthSpeaker], hours: float, test_utts_per_speaker: int = 20,
-                    dev_utts_per_speaker: int = 2, seed: int = 0) -> list[SynthUtterance]:
+                    dev_utts_per_speaker: int = 2, seed: int = 0,
+                    short_fraction: float = SHORT_FRACTION) -> list[SynthUtterance]:
     """Utterances for ~`hours` of training audio (estimated from text length), plus dev and test.
 
     Each speaker reads sentences from its own seeded permutation of the pool, so a larger `hours` only adds
-    utterances. Training audio is shared by speaker in proportion to FAMILY_WEIGHT.
+    utterances. Training audio is shared by speaker in proportion to FAMILY_WEIGHT. A `short_fraction` of each
+    training speaker's utterances are short phrases (`make_phrases`: "Yes, please.", "Good morning, Anna."),
+    chosen by a stream of their own: with 0 the plan is the one of corpora made before short phrases existed.
+    Dev and test read sentences only.
     """
     train = [s for s in speakers if s.split == "train"]
     test = [s for s in speakers if s.split == "test"]
     train_seconds = hours * 3600.0
+    if not 0.0 <= short_fraction < 1.0:
+        raise InputError(f"short_fraction must be in [0, 1), got {short_fraction}")
     pool = make_sentences(TRAIN_POOL + TEST_POOL, seed=seed)
     train_pool, test_pool = pool[:TRAIN_POOL], pool[TRAIN_POOL:]  # test texts are never read in train/dev
+    phrases = make_phrases(PHRASE_POOL, seed=seed) if short_fraction > 0 else []
     total_weight = sum(FAMILY_WEIGHT[s.family] for s in train) or 1.0
     utts = []
     for s in train:
@@ -137,9 +145,16 @@ def plan_utterances(speakers: list[SynthSpeaker], hours: float, test_utts_per_sp
         target = train_seconds * FAMILY_WEIGHT[s.family] / total_weight
         utts += [SynthUtterance(f"{s.speaker}_d{k:03d}", s.speaker, "dev", train_pool[order[k]])
                  for k in range(dev_utts_per_speaker)]
-        k, got = 0, 0.0
+        short = _rng(seed, s.speaker, "short")
+        phrase_order = short.permutation(len(phrases)) if phrases else None
+        k, n_sent, n_short, got = 0, 0, 0, 0.0
         while got < target or k == 0:
-            text = train_pool[order[(dev_utts_per_speaker + k) % len(order)]]
+            if phrases and short.random() < short_fraction:
+                text = phrases[phrase_order[n_short % len(phrases)]]
+                n_short += 1
+            else:
+                text = train_pool[order[(dev_utts_per_speaker + n_sent) % len(order)]]
+                n_sent += 1
             utts.append(SynthUtterance(f"{s.speaker}_{k:05d}", s.speaker, "train", text))
             got += len(text) / CHARS_PER_SECOND / s.rate
             k += 1
@@ -292,13 +307,14 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
                   seed: int = 0, speakers_per_voice: int = 3, voices: str | list[str] | None = None,
                   test_voices: str | list[str] | None = None, test_utts_per_speaker: int = 20,
                   dev_utts_per_speaker: int = 2, min_utts_per_speaker: int = 20,
-                  sample_rate: int = 16_000) -> dict[str, Path]:
+                  sample_rate: int = 16_000, short_fraction: float = SHORT_FRACTION) -> dict[str, Path]:
     """Synthesise the corpus into `corpus_dir` and write `<data_dir>/{train,dev,test}`; returns {set: dir}.
 
     `hours`: training audio (estimated from text length; dev/test come on top). `voices`: base voices to use
     (default: every installed one); `test_voices`: held-out base voices (default DEFAULT_TEST_VOICES that are
     installed). With few hours, training speakers are cut (fewest base voices lost first) so each keeps
-    ≥ `min_utts_per_speaker` utterances, and test speakers to a fifth of them (≥ 2). Resumable; `nj` threads.
+    ≥ `min_utts_per_speaker` utterances, and test speakers to a fifth of them (≥ 2). `short_fraction`: share of
+    training utterances that are short phrases (see `plan_utterances`). Resumable; `nj` threads.
     """
     t0 = time.time()
     corpus_dir, data_dir = Path(corpus_dir), Path(data_dir)
@@ -328,7 +344,7 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
     n_test = max(2, min(len(test), math.ceil(n_train / 5)))
     speakers = sorted(train[:n_train] + test[:n_test], key=lambda s: s.speaker)
     by_name = {s.speaker: s for s in speakers}
-    utts = plan_utterances(speakers, hours, test_utts_per_speaker, dev_utts_per_speaker, seed)
+    utts = plan_utterances(speakers, hours, test_utts_per_speaker, dev_utts_per_speaker, seed, short_fraction)
     log.info("%d base voices (%d held out) → %d training and %d test speakers, %d utterances",
              len(found), len(held), n_train, n_test, len(utts))
     if n_test < 8 or n_train < 40:

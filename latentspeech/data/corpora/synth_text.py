@@ -3,14 +3,17 @@
 Harvard-sentence-like material (statements, questions, exclamations, commands, compound clauses,
 numbers written as words) from a small template grammar; all words are plain dictionary English, so
 every text engine reads them the same way and the transcript is exactly what was spoken (no digits,
-abbreviations or symbols). Written for LatentSpeech; public domain.
+abbreviations or symbols). `make_phrases` adds short utterances (answers, greetings, calls, noun phrases) so an
+LM also learns how long "Yes." lasts. Written for LatentSpeech; public domain.
 """
 
 from __future__ import annotations
 
 import random
 
-__all__ = ["make_sentences"]
+__all__ = ["SHORT_FRACTION", "make_phrases", "make_sentences"]
+
+SHORT_FRACTION = 0.1  # share of a corpus's training utterances that are short phrases (0 before 2026-11-26)
 
 NAMES = ("Anna Ben Clara David Emma Frank Grace Henry Irene Jack Kate Leo Maria Nathan Olivia Peter Rosa Samuel "
          "Tina Victor Wendy Zoe Arthur Beatrice Charlotte Daniel Eleanor George Harriet Isaac Julia Lucy Martin "
@@ -143,4 +146,52 @@ def make_sentences(n: int, seed: int = 0, pair_fraction: float = 0.25) -> list[s
         if r.random() < pair_fraction:
             text = f"{text} {_sentence(r)}"
         seen.setdefault(text, None)
+    return list(seen)
+
+
+GREETINGS = "Hello|Good morning|Good evening|Goodbye|Thank you|Excuse me|Well done|Welcome back|Good night".split("|")
+ANSWERS = ("Yes.|No.|Okay.|Of course.|Not yet.|Me too.|Why not?|Really?|I know.|Thank you.|Thank you very much.|"
+           "Yes, please.|No, thank you.|Of course not.|Not at all.|I think so.|Maybe later.|All right.|Wait!|"
+           "Hurry up!|Come in.|Sit down, please.|Good luck!|See you soon.|Never mind.|That is fine.|Listen!|"
+           "Be careful!|What happened?|Who is there?|Where are you?|How are you?|I am sorry.|Let us go.").split("|")
+
+
+def _phrase(r: random.Random) -> str:
+    """One short utterance (1 to 6 words): an answer, a greeting, a call or a noun phrase."""
+    c = r.choice
+    name, adj, obj = c(NAMES), c(ADJECTIVES), c(OBJECTS)
+    templates = [
+        lambda: c(ANSWERS),
+        lambda: f"{c(GREETINGS)}, {name}.",
+        lambda: f"{c(GREETINGS)}!",
+        lambda: f"{name}!",
+        lambda: f"{name}?",
+        lambda: f"The {adj} {obj}.",
+        lambda: f"{c(NUMBERS).capitalize()} {_plural(obj)}.",
+        lambda: f"Where is the {obj}?",
+        lambda: f"Look at the {c(ANIMALS)}!",
+        lambda: f"Come here, {name}.",
+        lambda: f"It is {c(WEATHER)}.",
+        lambda: f"{c(PLACES).capitalize()}.",
+        lambda: f"Not the {obj}, {name}.",
+        lambda: f"{c(FUTURES).capitalize()}.",
+    ]
+    s = c(templates)()
+    return s[0].upper() + s[1:]
+
+
+def make_phrases(n: int, seed: int = 0) -> list[str]:
+    """`n` distinct short texts (1 to 6 words), the same for the same (n, seed), each a prefix of a longer list.
+
+    Corpora of sentences only teach an LM that speech lasts seconds: short answers then stop too early or ramble.
+    The grammar can make only a few thousand distinct phrases; `n` above that raises ValueError.
+    """
+    r = random.Random(seed)
+    seen: dict[str, None] = {}
+    tries = 0
+    while len(seen) < n:
+        seen.setdefault(_phrase(r), None)
+        tries += 1
+        if tries > 50 * n + 1000:
+            raise ValueError(f"the phrase grammar cannot make {n} distinct phrases")
     return list(seen)
