@@ -1,9 +1,11 @@
-"""Sub-commands for the eval stage: eval-wer, eval-sim (lists, pairs, trials), eval, make-eval-list."""
+"""Sub-commands for the eval stage: eval-wer, eval-sim (lists, pairs, trials), eval, eval-compare, make-eval-list."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from latentspeech.errors import InputError
 
 ASR_CHOICES = ("whisper", "pocketsphinx")
 SPEAKER_CHOICES = ("resemblyzer", "ecapa", "wavlm")
@@ -75,6 +77,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_asr_args(p, prefix="asr-")
     _add_sim_args(p, prefix="sim-")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("eval-compare", help="paired bootstrap: is system B better than A on the same list?",
+                       description="Read two score dirs (eval-wer / eval-sim out dirs of the same meta list) and "
+                                   "print mean(B − A) per metric over the utterances both scored, with a paired "
+                                   "95% bootstrap CI and a verdict. Far tighter than comparing the two CIs.")
+    p.add_argument("score_a", metavar="SCORES_A", help="score dir of system A (baseline)")
+    p.add_argument("score_b", metavar="SCORES_B", help="score dir of system B")
+    p.add_argument("--metric", action="append", choices=("wer", "cer", "sim_o", "sim_r"),
+                   help="metric to compare (repeatable; default: wer, cer and sim_o where both dirs have them)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=cmd_eval_compare)
 
     p = sub.add_parser("make-eval-list", help="build a seed-tts-eval meta list from a kaldi data dir",
                        description="Prompts from held-out speakers: cross-sentence (another utterance of the "
@@ -160,6 +173,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_compare(args: argparse.Namespace) -> int:
+    from latentspeech.eval.compare import available_metrics, paired_difference, read_scores
+
+    shared = set(available_metrics(args.score_a)) & set(available_metrics(args.score_b))
+    metrics = args.metric or [m for m in ("wer", "cer", "sim_o", "sim_r") if m in shared]
+    if not metrics:
+        raise InputError(f"{args.score_a} and {args.score_b} share no scores (wer.tsv / sim.tsv)")
+    print("| metric | A | B | B − A | 95% CI (paired) | n | verdict |")
+    print("|---|---|---|---|---|---|---|")
+    for m in metrics:
+        d = paired_difference(read_scores(args.score_a, m), read_scores(args.score_b, m), m, seed=args.seed)
+        scale = 100.0 if m in ("wer", "cer") else 1.0
+        f = "{:.1f}" if scale == 100.0 else "{:.3f}"
+        print(f"| {m} | {f.format(d.mean_a * scale)} | {f.format(d.mean_b * scale)} | {f.format(d.diff * scale)} | "
+              f"[{f.format(d.ci_low * scale)}, {f.format(d.ci_high * scale)}] | {d.n} | {d.verdict} |")
+    return 0
+
+
 def cmd_eval_sim(args: argparse.Namespace) -> int:
     parser = args._parser
     list_args = (args.meta, args.gen_dir, args.out_dir)
@@ -213,7 +244,6 @@ def _pair_or_trials(args: argparse.Namespace) -> int:
 
 def cmd_make_eval_list(args: argparse.Namespace) -> int:
     from latentspeech.cli.common import output_path
-    from latentspeech.errors import InputError
     from latentspeech.eval.make_list import build_continuation, build_cross_sentence
     from latentspeech.eval.meta import write_meta
 

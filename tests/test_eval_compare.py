@@ -1,0 +1,58 @@
+"""Paired bootstrap comparison of two scored systems (latentspeech.eval.compare, `latentspeech eval-compare`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentspeech.cli import main
+from latentspeech.errors import InputError
+from latentspeech.eval.compare import paired_difference, read_scores
+from latentspeech.eval.report import TSVWriter
+
+
+def _write(d, name, column, values):
+    d.mkdir(parents=True, exist_ok=True)
+    with TSVWriter(d / name, ["utt", column]) as w:
+        w.write([{"utt": u, column: v} for u, v in values.items()])
+
+
+def test_pairing_sees_a_small_shift_that_separate_intervals_miss():
+    """Hard utterances are hard for both: B = A − 0.03 + tiny noise is 'B better' for WER, although the
+    spread between utterances (0.3) dwarfs the shift."""
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.2, 0.8, 100)
+    a = {f"u{i}": float(v) for i, v in enumerate(base)}
+    b = {f"u{i}": float(v - 0.03 + rng.normal(0, 0.01)) for i, v in enumerate(base)}
+    d = paired_difference(a, b, "wer")
+    assert d.n == 100 and d.diff == pytest.approx(np.mean(list(b.values())) - np.mean(list(a.values())))
+    assert d.ci_high < 0 and d.verdict == "B better"
+    assert paired_difference(b, a, "wer").verdict == "B worse"
+    assert paired_difference(a, b, "sim_o").verdict == "B worse"   # higher is better for similarity
+    assert paired_difference(a, dict(a), "wer").verdict == "no clear difference"
+
+
+def test_only_utterances_scored_by_both_count():
+    d = paired_difference({"u1": 0.5, "u2": 0.1}, {"u2": 0.3, "u3": 0.9}, "wer")
+    assert d.n == 1 and d.diff == pytest.approx(0.2)
+    with pytest.raises(InputError, match="both systems"):
+        paired_difference({"u1": 0.5}, {"u2": 0.3}, "wer")
+
+
+def test_read_scores_errors_and_nan(tmp_path):
+    _write(tmp_path / "s", "wer.tsv", "wer", {"u1": 0.25, "u2": float("nan")})
+    assert read_scores(tmp_path / "s", "wer") == {"u1": 0.25}
+    with pytest.raises(InputError, match="not found"):
+        read_scores(tmp_path / "s", "sim_o")
+    with pytest.raises(InputError, match="unknown metric"):
+        read_scores(tmp_path / "s", "bleu")
+
+
+def test_cli_prints_a_verdict_per_metric(tmp_path, capsys):
+    _write(tmp_path / "a", "wer.tsv", "wer", {f"u{i}": 0.5 + 0.01 * i for i in range(20)})
+    _write(tmp_path / "b", "wer.tsv", "wer", {f"u{i}": 0.3 + 0.01 * i for i in range(20)})
+    assert main(["eval-compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "| wer | 59.5 | 39.5 | -20.0 | [-20.0, -20.0] | 20 | B better |" in out
+    assert main(["eval-compare", str(tmp_path / "a"), str(tmp_path / "nope")]) == 1
+    assert "share no scores" in capsys.readouterr().err
