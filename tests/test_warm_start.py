@@ -91,6 +91,12 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tm
         assert same == (not k.startswith("decoder.")), k  # encoder + statistics kept, decoder trained
     released = SigmaVAE.from_pretrained(str(tmp_path / "exp/model"))
     assert released.config.causal and released.config.causal_decoder is False
+    # export-vae from the same run (e.g. an earlier checkpoint) keeps the statistics too
+    assert main(["export-vae", "--exp-dir", str(tmp_path / "exp"), "--data", str(data), "--out",
+                 str(tmp_path / "re"), "--stats-utts", "1"]) == 0
+    again = load_file(str(tmp_path / "re/model.safetensors"))
+    for k in ("latent_mean", "latent_std"):
+        assert torch.equal(again[k].half(), before[k]), k
     capsys.readouterr()
     assert main(args[:5] + ["--exp-dir", str(tmp_path / "e2")] + args[7:]) == 1
     _one_line_error(capsys, "freeze_encoder", "--init-from")
