@@ -83,7 +83,8 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_its_latent_statistics(tm
     args = ["train-vae", "--config", VAE_YAML, "--data", str(data), "--exp-dir", str(tmp_path / "exp"),
             "--set", "train.max_steps=3", "--set", "optim.lr=1e-3", "--set", "optim.warmup_steps=0",
             "--set", "data.stats_utts=1", "--set", "model.causal=true", "--set", "model.decoder_causal=false",
-            "--set", "train.freeze_encoder=true"]
+            "--set", "train.freeze_encoder=true",
+            "--set", "train.freeze_encoder_step=1"]  # as in conf/vae.yaml: its mid-run export must keep the stats too
     assert main(args + ["--init-from", str(src)]) == 0
     before, after = load_file(str(src / "model.safetensors")), load_file(str(tmp_path / "exp/model/model.safetensors"))
     for k, v in before.items():

@@ -285,8 +285,9 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     for step in range(start + 1, tc.max_steps + 1):
         if 0 < tc.freeze_encoder_step < step:
             model.encoder.requires_grad_(False)  # grads stay None → AdamW leaves the encoder untouched
-            if step == tc.freeze_encoder_step + 1 and dist.is_main:
+            if step == tc.freeze_encoder_step + 1 and dist.is_main and not tc.freeze_encoder:
                 # the latents are final from here on: export now so latent dumps can start
+                # (not with train.freeze_encoder: that encoder and its statistics were final before step 1)
                 export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
                 model.train()
         t0 = time.perf_counter()
