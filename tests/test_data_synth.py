@@ -3,6 +3,7 @@ espeak-ng corpus end to end (system test: needs the espeak-ng and sox binaries).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -173,3 +174,15 @@ def test_tiny_espeak_corpus_is_valid_zero_shot_and_resumable(tmp_path):
     mtimes = {p: p.stat().st_mtime_ns for p in corpus.rglob("*.wav")}
     assert main(args) == 0  # resume: nothing to re-render
     assert {p: p.stat().st_mtime_ns for p in corpus.rglob("*.wav")} == mtimes
+
+    # a remake with another short-phrase share reuses every wav whose speaker and text it shares
+    other = tmp_path / "other"
+    remake = args[:2] + [str(other), "--data-dir", str(tmp_path / "data2")] + args[5:]
+    assert main(remake + ["--short-fraction", "0.3", "--reuse-from", str(corpus)]) == 0
+    new_sets = {name: DataDir.load(tmp_path / "data2" / name) for name in ("train", "dev", "test")}
+    old_by_text = {(sets[n].utt2spk[u], sets[n].text[u]): sets[n].wav_scp[u] for n in sets for u in sets[n].utt_ids}
+    linked = [(k, p) for n in new_sets for u, p in new_sets[n].wav_scp.items()
+              if (k := (new_sets[n].utt2spk[u], new_sets[n].text[u])) in old_by_text]
+    assert len(linked) >= len(sets["dev"].utt_ids) + len(sets["test"].utt_ids)
+    assert all(os.path.samefile(p, old_by_text[k]) for k, p in linked)
+    assert main(args + ["--reuse-from", str(tmp_path / "nowhere")]) == 1  # checked even with nothing to render

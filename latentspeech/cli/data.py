@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--short-fraction", type=float, default=SHORT_FRACTION,
                    help="share of training utterances that are short phrases such as 'Yes, please.' "
                         "(default: %(default)s; 0 remakes corpora from before 2026-11-26)")
+    p.add_argument("--reuse-from", metavar="CORPUS_DIR", default=None,
+                   help="link the wavs of another synth corpus dir (same --seed) whose speaker and text match "
+                        "instead of rendering them, e.g. when remaking a corpus with other --hours/--short-fraction")
     p.add_argument("--list-voices", action="store_true", help="print the installed base voices and exit")
     p.set_defaults(func=cmd_prepare_synth)
 
@@ -75,7 +78,7 @@ def cmd_prepare_synth(args: argparse.Namespace) -> int:
     prepare_synth(args.corpus_dir, args.data_dir, hours=args.hours, nj=args.nj, seed=args.seed,
                   speakers_per_voice=args.speakers_per_voice, voices=args.voices, test_voices=args.test_voices,
                   test_utts_per_speaker=args.test_utts_per_speaker, dev_utts_per_speaker=args.dev_utts_per_speaker,
-                  short_fraction=args.short_fraction)
+                  short_fraction=args.short_fraction, reuse_from=args.reuse_from)
     return 0
 
 

@@ -273,6 +273,29 @@ def _drop_stale(corpus_dir: Path, speakers: dict[str, SynthSpeaker], utts: list[
         log.warning("removed %d wavs made with other speaker parameters or texts; they are regenerated", n)
 
 
+def _reuse_wavs(other_dir: Path, speakers: dict[str, SynthSpeaker], todo: list[SynthUtterance],
+                wav_dir: Path) -> list[SynthUtterance]:
+    """Hard-link (copy across file systems) the wavs of `other_dir`, a corpus made with the same seed, whose
+    speaker parameters and text equal a planned utterance's; returns the utterances still to render."""
+    other_spk = {s.speaker: s for s in read_speakers(other_dir)}
+    done = {(u.speaker, u.text): other_dir / "wav" / u.speaker / f"{u.utt}.wav"
+            for u in _read_tsv(other_dir / "utts.tsv", SynthUtterance)
+            if other_spk.get(u.speaker) == speakers.get(u.speaker)}
+    left = []
+    for u in todo:
+        src, dst = done.get((u.speaker, u.text)), wav_dir / u.speaker / f"{u.utt}.wav"
+        if src is None or not src.is_file():
+            left.append(u)
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copyfile(src, dst)
+    log.info("reused %d wavs from %s", len(todo) - len(left), other_dir)
+    return left
+
+
 def _write_data_dirs(utts: list[SynthUtterance], speakers: dict[str, SynthSpeaker], wav_dir: Path,
                      data_dir: Path) -> dict[str, Path]:
     import soundfile as sf
@@ -307,19 +330,23 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
                   seed: int = 0, speakers_per_voice: int = 3, voices: str | list[str] | None = None,
                   test_voices: str | list[str] | None = None, test_utts_per_speaker: int = 20,
                   dev_utts_per_speaker: int = 2, min_utts_per_speaker: int = 20,
-                  sample_rate: int = 16_000, short_fraction: float = SHORT_FRACTION) -> dict[str, Path]:
+                  sample_rate: int = 16_000, short_fraction: float = SHORT_FRACTION,
+                  reuse_from: str | os.PathLike | None = None) -> dict[str, Path]:
     """Synthesise the corpus into `corpus_dir` and write `<data_dir>/{train,dev,test}`; returns {set: dir}.
 
     `hours`: training audio (estimated from text length; dev/test come on top). `voices`: base voices to use
     (default: every installed one); `test_voices`: held-out base voices (default DEFAULT_TEST_VOICES that are
     installed). With few hours, training speakers are cut (fewest base voices lost first) so each keeps
     ≥ `min_utts_per_speaker` utterances, and test speakers to a fifth of them (≥ 2). `short_fraction`: share of
-    training utterances that are short phrases (see `plan_utterances`). Resumable; `nj` threads.
+    training utterances that are short phrases (see `plan_utterances`). `reuse_from`: another corpus dir made with
+    the same seed whose identical (speaker, text) wavs are linked instead of rendered. Resumable; `nj` threads.
     """
     t0 = time.time()
     corpus_dir, data_dir = Path(corpus_dir), Path(data_dir)
     if hours <= 0 or nj < 1 or speakers_per_voice < 1:
         raise InputError("hours must be > 0, nj and speakers_per_voice ≥ 1")
+    if reuse_from is not None and not (Path(reuse_from) / "speakers.tsv").is_file():
+        raise InputError(f"--reuse-from {reuse_from}: not a synth corpus dir (no speakers.tsv)")
     found = available_voices()
     wanted = _names(voices)
     if wanted is not None:
@@ -357,6 +384,8 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
     _write_tsv(corpus_dir / "utts.tsv", utts, SynthUtterance)
     wav_dir = corpus_dir / "wav"
     todo = [u for u in utts if not (wav_dir / u.speaker / f"{u.utt}.wav").is_file()]
+    if reuse_from is not None and todo:
+        todo = _reuse_wavs(Path(reuse_from), by_name, todo, wav_dir)
     log.info("%d of %d utterances already synthesised; rendering %d with nj=%d",
              len(utts) - len(todo), len(utts), len(todo), nj)
     _render_all(todo, by_name, wav_dir, sample_rate, nj)
