@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import torch
@@ -24,8 +25,9 @@ def _train_and_dev_dump(tmp_path: Path, n_utts: int) -> tuple[Path, Path]:
     return phn, lat
 
 
-def _packed_dump(tmp_path: Path) -> dict:
-    """A packed tiny dump under tmp_path/carry; → subprocess.run kwargs whose env is the GPU image's, on CPU."""
+def _packed_dump(tmp_path: Path, tgz: bool = False) -> dict:
+    """A packed tiny dump under tmp_path/carry (a folder, or with `tgz` one dump.tgz); → subprocess.run kwargs whose
+    env is the GPU image's, on CPU."""
     phn, lat = _train_and_dev_dump(tmp_path, n_utts=10)
     block = tmp_path / "block"  # the GPU image has no audio/text stack: make importing it fail here too
     block.mkdir()
@@ -36,9 +38,11 @@ def _packed_dump(tmp_path: Path) -> dict:
            "OUT": str(tmp_path / "out"), "EXP": str(tmp_path / "exp_device"),
            "CONFIG": "egs/synth/tts1/conf/lm_tiny.yaml"}
     run = dict(env=env, cwd=ROOT, capture_output=True, text=True)
-    r = subprocess.run(["bash", "tools/device/pack_dump.sh", str(phn.parent), str(lat.parent)], **run)
+    r = subprocess.run(["bash", "tools/device/pack_dump.sh", str(phn.parent), str(lat.parent)],
+                       **{**run, "env": {**env, "TGZ": "1" if tgz else "0"}})
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "carry/dump/latents/dev/latents.scp").is_file()
+    assert (tmp_path / "carry/dump/latents/dev/latents.scp").is_file() != tgz
+    assert (tmp_path / "carry/dump.tgz").is_file() == tgz
     return run
 
 
@@ -71,7 +75,7 @@ def test_device_round_trip_on_cpu(tmp_path):
 
 
 def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(tmp_path):
-    run = _packed_dump(tmp_path)
+    run = _packed_dump(tmp_path, tgz=True)  # the variants unpack it once, then run side by side
     run["env"].update(EXP_ROOT=str(tmp_path / "exps"), PROBE_MINUTES="0.05", RESERVE_SECONDS="2")
     r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "0.4", "shared=",
                         "sepos=model.separate_positions=true,train.ema_decay=0.5", "--", "--set", "train.log_every=2"],
@@ -93,6 +97,14 @@ def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(t
 
     r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "1", "bad name="], **run)
     assert r.returncode == 2 and "is not NAME=" in r.stderr
+
+    shutil.rmtree(tmp_path / "carry/dump")  # here, as after a device call: only the tarball is left
+    r = subprocess.run(["bash", "tools/device/unpack.sh", str(tmp_path / "out/sepos"), str(tmp_path / "lm_sepos")], **run)
+    assert r.returncode == 0, r.stderr
+    with tarfile.open(tmp_path / "carry/dump.tgz") as tar:
+        for name, member in (("vocab.yaml", "dump/phn/train/vocab.yaml"), ("vae.yaml", "dump/latents/train/vae.yaml")):
+            packed = tar.extractfile(member).read()
+            assert packed and (tmp_path / "lm_sepos" / name).read_bytes() == packed
 
 
 def test_pack_dump_can_keep_an_evenly_spread_share_of_the_training_hours(tmp_path):

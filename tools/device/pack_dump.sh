@@ -4,6 +4,9 @@
 # latents.scp, utt2num_frames, utt2spk, vae.yaml) of the train and dev sets. ~20 MB for the 6 h synth corpus.
 #   tools/device/pack_dump.sh PHN_ROOT LATENT_ROOT      # e.g. dump/phn dump/latents/vae_synth_causal
 #   MAX_HOURS=18 tools/device/pack_dump.sh ...          # an evenly spread ~18 h of train/ (size limit: 20 h ≈ 64 MB)
+#   TGZ=1 tools/device/pack_dump.sh ...                  # one .device/dump.tgz instead of the folder: the device tool
+#       counts each small file's disk blocks (18.5k latent files: 91 MB on disk, 60 MB of data, 47 MB as .tgz);
+#       train_lm.sh / train_lm_variants.sh unpack it there, unpack.sh reads it here
 # Both roots hold train/ and dev/ (run.sh stages 3 and 5, or `latentspeech phonemize` + `dump-latents`).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 PHN_ROOT LATENT_ROOT (each with train/ and dev/)" >&2; exit 2; }
@@ -14,7 +17,7 @@ for s in train dev; do
     [ -s "${phn}/${s}/text" ] || { echo "$0: error: ${phn}/${s}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
     [ -s "${lat}/${s}/latents.scp" ] || { echo "$0: error: ${lat}/${s}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
 done
-rm -rf "${dest}"
+rm -rf "${dest}" "${dest}.tgz"
 mkdir -p "${dest}/phn" "${dest}/latents"
 for s in train dev; do
     cp -r "${phn}/${s}" "${dest}/phn/"
@@ -36,4 +39,10 @@ if [ -n "${MAX_HOURS:-}" ]; then  # the device tool carries ≤ 64 MiB: keep an 
     rm -f "${t}/keep"
     echo "kept $(wc -l < "${t}/latents.scp") train utterances (~${MAX_HOURS} h)"
 fi
-echo "packed $(du -sh "${dest}" | cut -f1) into ${dest}"
+if [ "${TGZ:-0}" = 1 ]; then
+    tar czf "${dest}.tgz" -C "$(dirname "${dest}")" dump && rm -rf "${dest}"
+    echo "packed $(du -sh --apparent-size "${dest}.tgz" | cut -f1) into ${dest}.tgz"
+else
+    rm -f "${dest}.tgz"
+    echo "packed $(du -sh "${dest}" | cut -f1) into ${dest}"
+fi

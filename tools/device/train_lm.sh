@@ -16,6 +16,7 @@ config=${CONFIG:-egs/synth/tts1/conf/lm.yaml}
 exp=${EXP:-exp/lm_device}
 out=${OUT:?OUT must name the folder whose files come back}
 d=${DEVICE_DIR:-.device}/dump
+if [ ! -d "${d}" ] && [ -f "${d}.tgz" ]; then tar xzf "${d}.tgz" -C "$(dirname "${d}")"; fi  # TGZ=1 pack_dump.sh
 [ -s "${d}/latents/train/latents.scp" ] || { echo "$0: error: ${d} is missing; run tools/device/pack_dump.sh and carry .device" >&2; exit 1; }
 resume=""
 if compgen -G "${exp}/checkpoints/step_*.pt" > /dev/null; then resume=--resume; fi

@@ -28,6 +28,8 @@ for v in "${variants[@]}"; do
     [[ "${v}" =~ ^[A-Za-z0-9_-]+= ]] || { echo "$0: error: variant '${v}' is not NAME=[KEY=VALUE,...]" >&2; exit 2; }
 done
 mkdir -p "${out}"
+d=${DEVICE_DIR:-.device}/dump  # unpack a TGZ=1 dump once, before the runs start side by side
+if [ ! -d "${d}" ] && [ -f "${d}.tgz" ]; then tar xzf "${d}.tgz" -C "$(dirname "${d}")"; fi
 logs="${out}/train_logs.txt"
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2> /dev/null || true; } > "${logs}"
 

@@ -13,7 +13,12 @@ step=${base#lm_step_}; step=${step%.pt}
 mkdir -p "${exp}/checkpoints"
 cat "${src}/${base}".part* > "${exp}/checkpoints/$(printf 'step_%08d.pt' "${step}")"
 d=${DEVICE_DIR:-${root}/.device}/dump     # the dump that was carried (its phoneme table and VAE facts)
-cp "${d}/phn/train/vocab.yaml" "${exp}/vocab.yaml"
-cp "${d}/latents/train/vae.yaml" "${exp}/vae.yaml"
+if [ -d "${d}" ]; then
+    cp "${d}/phn/train/vocab.yaml" "${exp}/vocab.yaml"
+    cp "${d}/latents/train/vae.yaml" "${exp}/vae.yaml"
+else                                       # packed with TGZ=1
+    tar xzf "${d}.tgz" -O dump/phn/train/vocab.yaml > "${exp}/vocab.yaml"
+    tar xzf "${d}.tgz" -O dump/latents/train/vae.yaml > "${exp}/vae.yaml"
+fi
 [ ! -f "${src}/train_log_tail.txt" ] || cp "${src}/train_log_tail.txt" "${exp}/"
 echo "wrote ${exp}/checkpoints/$(printf 'step_%08d.pt' "${step}")"
