@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("score_a", metavar="SCORES_A", help="score dir of system A (baseline)")
     p.add_argument("score_b", metavar="SCORES_B", help="score dir of system B")
     p.add_argument("--metric", action="append", choices=("wer", "cer", "sim_o", "sim_r"),
-                   help="metric to compare (repeatable; default: wer, cer and sim_o where both dirs have them)")
+                   help="metric to compare (repeatable; default: every one both dirs have)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=cmd_eval_compare)
 
@@ -176,8 +176,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_eval_compare(args: argparse.Namespace) -> int:
     from latentspeech.eval.compare import available_metrics, paired_difference, read_scores
 
-    shared = set(available_metrics(args.score_a)) & set(available_metrics(args.score_b))
-    metrics = args.metric or [m for m in ("wer", "cer", "sim_o", "sim_r") if m in shared]
+    shared = set(available_metrics(args.score_b))
+    metrics = args.metric or [m for m in available_metrics(args.score_a) if m in shared]
     if not metrics:
         raise InputError(f"{args.score_a} and {args.score_b} share no scores (wer.tsv / sim.tsv)")
     print("| metric | A | B | B − A | 95% CI (paired) | n | verdict |")

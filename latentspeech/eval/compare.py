@@ -63,12 +63,8 @@ def read_scores(score_dir: str | Path, metric: str) -> dict[str, float]:
 
 def available_metrics(score_dir: str | Path) -> list[str]:
     """The metrics whose file and column exist in `score_dir`."""
-    found = []
-    for metric, name in METRIC_FILES.items():
-        rows = read_tsv(Path(score_dir) / name)
-        if rows and metric in rows[0]:
-            found.append(metric)
-    return found
+    headers = {name: (read_tsv(Path(score_dir) / name) or [{}])[0] for name in set(METRIC_FILES.values())}
+    return [metric for metric, name in METRIC_FILES.items() if metric in headers[name]]
 
 
 def paired_difference(a: dict[str, float], b: dict[str, float], metric: str, n_resamples: int = 1000,
