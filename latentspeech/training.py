@@ -6,6 +6,7 @@
 - `StepLogger`: one log line per `log_every` steps plus TensorBoard scalars (rank 0 only).
 - `cosine_schedule(...)`: linear warm-up then cosine decay, as a LambdaLR factor.
 - `load_init_weights(...)`: weights-only warm start from a release model dir (`--init-from`).
+- `StepProfiler`: torch.profiler over a few training steps → a table of where a step's time goes.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "rng_state",
     "set_rng_state",
     "load_init_weights",
+    "StepProfiler",
 ]
 
 
@@ -221,6 +223,73 @@ class StepLogger:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+class StepProfiler:
+    """Profile training steps [skip, skip + steps) with torch.profiler and write `<exp>/profile.txt`.
+
+    The file's first line says wall ms per step, host ms per step (self CPU time of all ops) and, on CUDA, GPU
+    kernel ms per step: GPU time far below wall time means the host is the bottleneck (Python, kernel launches,
+    data loading, synchronisations). Then the ops, sorted by self time on the step's device. `steps <= 0` is a
+    no-op. Call `step()` once after every optimiser step; the profiler stops itself after its window.
+    """
+
+    def __init__(self, exp_dir: str | os.PathLike, steps: int, device: torch.device, skip: int = 5,
+                 enabled: bool = True):
+        self.path = Path(exp_dir) / "profile.txt"
+        self.steps, self.skip, self.device = steps, max(1, skip), device
+        self.summary: str | None = None
+        self._prof = None
+        self._count = 0
+        self._t0 = 0.0
+        self._wall_ms = math.nan
+        if not enabled or steps <= 0:
+            return
+        from torch.profiler import ProfilerActivity, profile, schedule
+
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        self._prof = profile(activities=activities, on_trace_ready=self._write,
+                             schedule=schedule(wait=self.skip - 1, warmup=1, active=steps, repeat=1))
+        self._prof.__enter__()
+
+    def _now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    def step(self) -> None:
+        """Advance the profiler by one training step."""
+        if self._prof is None:
+            return
+        self._count += 1
+        if self._count == self.skip:
+            self._t0 = self._now()
+        elif self._count == self.skip + self.steps:
+            self._wall_ms = 1e3 * (self._now() - self._t0) / self.steps
+        self._prof.step()
+        if self._count >= self.skip + self.steps:
+            self.close()
+
+    def _write(self, prof) -> None:
+        events = prof.key_averages()
+        cuda = self.device.type == "cuda"
+        host = sum(e.self_cpu_time_total for e in events) / 1e3 / self.steps
+        summary = (f"profiled {self.steps} steps on {self.device}: wall {self._wall_ms:.1f} ms/step, "
+                   f"host ops {host:.1f} ms/step")
+        if cuda:
+            gpu = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e3 / self.steps
+            summary += f", GPU kernels {gpu:.1f} ms/step ({100 * gpu / self._wall_ms:.0f}% of wall)"
+        self.summary = summary
+        table = events.table(sort_by="self_cuda_time_total" if cuda else "self_cpu_time_total", row_limit=40)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(summary + "\n" + table + "\n", encoding="utf-8")
+        log.info("%s (table: %s)", summary, self.path)
+
+    def close(self) -> None:
+        """Stop profiling (a window cut short writes nothing)."""
+        if self._prof is not None:
+            prof, self._prof = self._prof, None
+            prof.__exit__(None, None, None)
 
 
 def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, config_cls: type, kind: str, *,

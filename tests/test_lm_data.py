@@ -129,3 +129,28 @@ def test_train_lm_stops_at_its_time_budget_and_resumes(dump, tmp_path, caplog):
     assert [p.name for p in (exp / "checkpoints").glob("step_*.pt")] == ["step_00000001.pt"]
     assert main(args + ["--set", "train.max_steps=3", "--resume"]) == 0
     assert torch.load(exp / "checkpoints" / "step_00000003.pt", weights_only=True)["step"] == 3
+
+
+def test_train_lm_profiles_a_window_of_steps(dump, tmp_path):
+    phn, lat, _ = dump
+    exp = tmp_path / "exp"
+    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
+            "--exp-dir", str(exp), "--set", "train.max_steps=9", "--set", "train.save_every=1000",
+            "--set", "train.profile_steps=3"]
+    assert main(args) == 0
+    text = (exp / "profile.txt").read_text()
+    first = text.splitlines()[0]
+    assert first.startswith("profiled 3 steps on cpu: wall ") and "ms/step" in first
+    wall = float(first.split("wall ")[1].split(" ms")[0])
+    assert wall > 0
+    assert "aten::" in text  # the op table
+    assert torch.load(exp / "checkpoints" / "step_00000009.pt", weights_only=True)["step"] == 9
+
+
+def test_train_lm_profile_window_cut_short_writes_nothing(dump, tmp_path):
+    phn, lat, _ = dump
+    exp = tmp_path / "exp"
+    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
+            "--exp-dir", str(exp), "--set", "train.max_steps=4", "--set", "train.profile_steps=3"]
+    assert main(args) == 0
+    assert not (exp / "profile.txt").exists()

@@ -27,8 +27,8 @@ from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm, read
 from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
 from latentspeech.lm.model import LatentLM, LMConfig
 from latentspeech.training import load_init_weights as _load_init_weights
-from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
-                                   seed_everything, set_rng_state)
+from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, cosine_schedule, init_distributed,
+                                   rng_state, seed_everything, set_rng_state)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class TrainConfig:
     ema_decay: float = 0.0               # 0 = off; export prefers the EMA weights when present
     valid_every: int = 1000              # validation loss (with --valid-data/--valid-latents)
     max_minutes: float = 0.0             # > 0: stop (and save) after this much wall-clock time; resume later
+    profile_steps: int = 0               # > 0: torch.profiler over this many steps (after 5) → <exp>/profile.txt
 
 
 @dataclass
@@ -218,6 +219,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     amp = (torch.autocast("cuda", dtype=torch.bfloat16) if tc.amp and dev.type == "cuda"
            else contextlib.nullcontext())
     params = list(lm.parameters())
+    profiler = StepProfiler(exp, tc.profile_steps, dev, enabled=dist_info.is_main)
 
     def save() -> Path:
         st = {"model": lm.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -256,6 +258,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             opt.step()
             sched.step()
             step += 1
+            profiler.step()
             if ema is not None:
                 with torch.no_grad():
                     torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1.0 - tc.ema_decay)
@@ -280,6 +283,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             epoch += 1
     if dist_info.is_main and (last is None or not last.name.endswith(f"{step:08d}.pt")):
         last = save()
+    profiler.close()
     logger.close()
     if dist_info.distributed:
         torch.distributed.barrier()
