@@ -3,6 +3,7 @@
     python benchmarks/tts_quality.py --model default --data /work/corpus/synth/data/test --max-utts 42 \
         --steps 1 2 4 8 16 --cfg 1.0 1.5 2.5 --work-dir /tmp/tts_quality --report tts_quality.md
     ... --steps 10 --cfg 1.5 2.5 --temperature 1.0 0.5 0.3     # the head's noise scale too
+    ... --steps 10 --cfg 1.5 --candidates 1 2 4                 # best-of-N reranked by the LM's CTC head
 
 (a) quality on held-out speakers: WER / CER (Whisper tiny.en) and SIM-o (resemblyzer, against the prompt) with
     95% bootstrap CIs, for the ground truth, the model's own σ-VAE resynthesis, and the TTS at every steps × CFG;
@@ -27,12 +28,13 @@ from vae_intelligibility import make_meta, metric_cell, score, write_reference_a
 CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
 
 
-def _tag(steps: int, cfg: float, temperature: float | None = None) -> str:
-    return f"tts_steps{steps}_cfg{cfg:g}" + (f"_t{temperature:g}" if temperature is not None else "")
+def _tag(steps: int, cfg: float, temperature: float | None = None, candidates: int | None = None) -> str:
+    return (f"tts_steps{steps}_cfg{cfg:g}" + (f"_t{temperature:g}" if temperature is not None else "")
+            + (f"_n{candidates}" if candidates is not None else ""))
 
 
 def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int,
-                       temperature: float | None = None) -> dict:
+                       temperature: float | None = None, candidates: int | None = None) -> dict:
     """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json)."""
     from latentspeech.audio.io import save_audio
 
@@ -44,7 +46,7 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     stopped = 0
     for e in entries:
         result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
-                                temperature=temperature, seed=0)
+                                temperature=temperature, seed=0, candidates=candidates)
         save_audio(out_dir / f"{e.utt}.wav", result.wav, result.sample_rate)
         synth_s += result.timings["total_s"]
         audio_s += result.seconds
@@ -56,7 +58,7 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
                             temperature=temperature, seed=0):
             firsts.append(time.perf_counter() - t0)
             break
-    timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
+    timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "candidates": candidates, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
               "rtf": synth_s / audio_s if audio_s else float("nan"), "stopped": stopped,
               "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
     timing_file.write_text(json.dumps(timing, indent=2))
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cfg", type=float, nargs="+", default=[1.0, 1.5, 2.5])
     p.add_argument("--temperature", type=float, nargs="+", default=[None],
                    help="head noise scales to sweep (default: the model's decode default only)")
+    p.add_argument("--candidates", type=int, nargs="+", default=[None],
+                   help="best-of-N counts to sweep (default: the model's decode default only)")
     p.add_argument("--ttfa-utts", type=int, default=3, help="utterances streamed to time the first audio")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
@@ -108,15 +112,15 @@ def main(argv: list[str] | None = None) -> int:
 
     quality = [("ground truth", None, score(cli, meta, work / "ground_truth", args.threads)),
                ("σ-VAE resynthesis", None, score(cli, meta, work / "resynthesis", args.threads))]
-    for temp in args.temperature:
-        for steps in args.steps:
-            for cfg in args.cfg:
-                gen = work / _tag(steps, cfg, temp)
-                timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp)
-                name = f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}" + (f", T {temp:g}" if temp is not None else "")
-                quality.append((name, timing, score(cli, meta, gen, args.threads)))
-                print(f"{name}: WER {metric_cell(quality[-1][2], 'wer')} "
-                      f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
+    settings = [(t, s, c, n) for t in args.temperature for s in args.steps for c in args.cfg for n in args.candidates]
+    for temp, steps, cfg, n in settings:
+        gen = work / _tag(steps, cfg, temp, n)
+        timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp, n)
+        name = (f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}" + (f", T {temp:g}" if temp is not None else "")
+                + (f", best of {n}" if n is not None and n > 1 else ""))
+        quality.append((name, timing, score(cli, meta, gen, args.threads)))
+        print(f"{name}: WER {metric_cell(quality[-1][2], 'wer')} "
+              f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
 
     n_utts, audio = len(entries), sum(t["audio_s"] for _, t, _ in quality if t) / max(1, len(quality) - 2)
     cpu = platform.processor() or platform.machine()

@@ -286,10 +286,14 @@ class TTS:
                    seed: int | None = None, **options: Any) -> SynthesisResult:
         """Speak `text` in the voice of `prompt_wav` (a path or (wav, sr)) whose transcript is `prompt_text`.
 
-        `steps`, `cfg_scale`, `temperature` and other DecodeConfig fields in `options` default to the model's
-        decode config. Same seed → same audio. Long text is split at sentence boundaries and cross-faded.
+        `steps`, `cfg_scale`, `temperature` and other DecodeConfig fields in `options` (e.g. `candidates=4`,
+        best-of-N by the LM's CTC head) default to the model's decode config. Same seed → same audio. Long text
+        is split at sentence boundaries and cross-faded.
         """
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
+        if config.candidates > 1 and not self.lm.has_ctc_head:
+            raise InputError(f"candidates={config.candidates} needs an LM with a CTC head (trained with "
+                             "model.ctc_weight > 0); this model has none: use candidates=1")
         t_start = time.perf_counter()
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         gen = Generator(self.lm, config, self.vae.frame_rate)
@@ -316,7 +320,8 @@ class TTS:
         total = time.perf_counter() - t_start
         audio_s = len(wav) / self.sample_rate
         timings = {"total_s": total, "audio_s": audio_s, "rtf": total / audio_s if audio_s > 0 else math.inf,
-                   "first_audio_s": first_audio, "steps": config.steps, "chunks": len(prep.chunks),
+                   "first_audio_s": first_audio, "steps": config.steps, "candidates": config.candidates,
+                   "chunks": len(prep.chunks),
                    "stopped": stopped, **totals}
         return SynthesisResult(wav=wav, sample_rate=self.sample_rate, timings=timings)
 
@@ -336,9 +341,11 @@ class TTS:
 
         Each chunk is decoded with up to 8 earlier frames as left context and `stream_lookahead_frames` later
         frames as right context (held back until generated), so chunks join without clicks; a causal VAE
-        (`causal: true`, decoder included) is exact with lookahead 0. The chunks concatenate to the length of `synthesize`.
+        (`causal: true`, decoder included) is exact with lookahead 0. The chunks concatenate to the length of
+        `synthesize` with candidates=1; streaming always samples one candidate (best-of-N needs whole candidates).
         """
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
+        config = dataclasses.replace(config, candidates=1)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         gen = Generator(self.lm, config, self.vae.frame_rate)
         sep = self.vocab.encode(" ")[:1]

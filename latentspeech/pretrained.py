@@ -143,9 +143,8 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
     weights = {**state["model"], **state.get("ema", {})}  # EMA holds parameters only; buffers from the model
-    if lm_config.ctc_weight > 0 or lm_config.context_noise > 0:  # training-only parts are not shipped
-        weights = {k: v for k, v in weights.items() if not k.startswith("ctc_head.")}
-        lm_config = dataclasses.replace(lm_config, ctc_weight=0.0, context_noise=0.0)
+    if lm_config.context_noise > 0:  # training only, no weights; the CTC head is kept (best-of-N reranking)
+        lm_config = dataclasses.replace(lm_config, context_noise=0.0)
     lm = LatentLM(lm_config)
     load_state_dict_strict(lm, weights, str(checkpoint))
     vocab_path = exp / "vocab.yaml"

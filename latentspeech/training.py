@@ -299,7 +299,8 @@ def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, con
 
     `init_from` is a name under pretrained/ or a model dir of `kind`; only keys starting with `prefix` are
     loaded (prefix stripped); keys of `module` starting with a `fill_missing` prefix that the dir lacks keep their
-    fresh initialisation (a new training-only head). `model_config(saved)` picks the saved config part of `module`;
+    fresh initialisation (a new optional head), and the dir's keys with such a prefix that `module` lacks are left
+    out (a model trained without that head). `model_config(saved)` picks the saved config part of `module`;
     fields that differ from `module.config` without changing weight shapes are logged as a warning.
     Returns the resolved dir; CheckpointError (one line, ending in `hint`) on a wrong kind or a mismatch.
     """
@@ -312,7 +313,12 @@ def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, con
         raise CheckpointError(f"--init-from: {e}{hint}") from None
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    fresh = {k: v for k, v in module.state_dict().items() if k not in state and k.startswith(fill_missing)}
+    own = module.state_dict()
+    unused = sorted({k.split(".")[0] for k in state if k not in own and fill_missing and k.startswith(fill_missing)})
+    if unused:
+        log.info("--init-from %s: left out %s (this model has none)", model_dir, ", ".join(unused))
+        state = {k: v for k, v in state.items() if k in own or not k.startswith(fill_missing)}
+    fresh = {k: v for k, v in own.items() if k not in state and k.startswith(fill_missing)}
     if fresh:
         log.info("--init-from %s: %d new tensors keep their fresh initialisation (%s)", model_dir, len(fresh),
                  ", ".join(sorted({k.split(".")[0] for k in fresh})))

@@ -61,8 +61,9 @@ def make_dump(root: Path, n_utts: int = 12, n_spk: int = 3, latent_dim: int = 8,
     return phn_dir, lat_dir, data_dir
 
 
-def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, **decode) -> Path:
-    """A tiny randomly initialised "tts" model dir: vae_tiny-sized SigmaVAE (16 kHz, 25 Hz x 8) + tiny LM."""
+def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, ctc: bool = False, **decode) -> Path:
+    """A tiny randomly initialised "tts" model dir: vae_tiny-sized SigmaVAE (16 kHz, 25 Hz x 8) + tiny LM
+    (with a CTC head if `ctc`)."""
     from latentspeech.api import TTS
     from latentspeech.lm.decoding import DecodeConfig
     from latentspeech.text.vocab import PhonemeVocab
@@ -73,7 +74,7 @@ def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, **dec
                              enc_frame_layers=1, enc_latent_layers=1, dec_dim=32, dec_latent_layers=1,
                              dec_frame_dim=32, dec_frame_layers=1, dec_n_fft=320))
     vocab = PhonemeVocab.default()
-    lm = LatentLM(tiny_lm_config(latent_dim=8, vocab_size=len(vocab)))
+    lm = LatentLM(tiny_lm_config(latent_dim=8, vocab_size=len(vocab), ctc_weight=0.2 if ctc else 0.0))
     if stop_bias is not None:
         with torch.no_grad():
             lm.stop_head.weight.zero_()

@@ -63,6 +63,19 @@ def test_decode_options_override_the_model_defaults(tts, prompt):
         tts.synthesize("Hello.", prompt, "A prompt.", steps=0)
 
 
+def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):
+    with pytest.raises(InputError, match="candidates=2 needs an LM with a CTC head"):
+        tts.synthesize("Hello.", prompt, "A prompt.", candidates=2)
+    ctc = api.TTS.from_pretrained(make_tts_dir(tmp_path / "ctc", ctc=True, stop_bias=-10.0))
+    a, b = (ctc.synthesize("Hello world.", prompt, "A prompt.", seed=1, candidates=3) for _ in range(2))
+    assert a.timings["candidates"] == 3 and np.array_equal(a.wav, b.wav)
+    one = ctc.synthesize("Hello world.", prompt, "A prompt.", seed=1)
+    assert one.timings["candidates"] == 1
+    streamed = np.concatenate(list(ctc.stream("Hello world.", prompt, "A prompt.", seed=1, candidates=3)))
+    # streaming samples one candidate: the same audio up to synthesize's peak scaling and chunked decoding
+    assert streamed.shape == one.wav.shape and np.corrcoef(streamed, one.wav)[0, 1] > 0.99
+
+
 def test_prompt_at_another_sample_rate_is_resampled(tts, tmp_path):
     sr = 24_000
     t = np.arange(int(1.2 * sr)) / sr

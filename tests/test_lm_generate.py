@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import torch
 
 from helpers_lm import tiny_lm
@@ -128,3 +129,73 @@ def test_speed_benchmark_runs_on_random_weights(tmp_path, capsys):
     assert "| float32 |" in table and "| bfloat16 |" in table and "KV cache" in table
     rows = json.loads(out.read_text())
     assert rows[0]["rtf"] > 0 and len(rows[0]["scaling"]) == 2
+
+
+# --- best-of-N by the CTC head ---------------------------------------------------------------------------------
+
+def _teacher_forced_score(lm, phonemes, prompt, frames, n_text):
+    """ctc_scores of `frames` recomputed from a full teacher-forced forward (no KV cache, no batching)."""
+    all_frames = torch.cat([prompt, frames.clone()]).unsqueeze(0)
+    with torch.no_grad():
+        out = lm(phonemes[None], torch.tensor([phonemes.numel()]), all_frames, torch.tensor([all_frames.shape[1]]))
+    states = out.hidden[:, prompt.shape[0]: all_frames.shape[1]]  # the states that predicted the generated frames
+    with torch.no_grad():
+        return float(lm.ctc_scores(states, torch.tensor([frames.shape[0]]), phonemes[-n_text:])[0])
+
+
+def test_ctc_scores_match_the_training_ctc_loss_and_flag_too_short_candidates():
+    lm = tiny_lm(ctc_weight=0.2)
+    phonemes = torch.randint(2, 80, (6,))
+    states = torch.randn(3, 10, 32)
+    lengths = torch.tensor([10, 4, 1])  # 1 frame = 3 CTC slots < 6 phonemes
+    with torch.no_grad():
+        scores = lm.ctc_scores(states, lengths, phonemes)
+    for k in range(2):
+        with torch.no_grad():
+            want = lm.ctc_loss(states[k: k + 1, : lengths[k]], lengths[k: k + 1], phonemes[None], torch.tensor([6]))
+        assert float(scores[k]) == pytest.approx(float(want), rel=1e-5)
+    assert scores[2] == float("inf")
+    with pytest.raises(ValueError, match="no CTC head"):
+        tiny_lm().ctc_scores(states, lengths, phonemes)
+
+
+@pytest.mark.parametrize("cfg_scale", [1.0, 2.0])
+def test_best_of_returns_the_best_scored_candidate_with_consistent_states(cfg_scale):
+    lm = tiny_lm(ctc_weight=0.2)
+    phonemes, prompt = _inputs()
+    config = DecodeConfig(steps=2, cfg_scale=cfg_scale, candidates=3, max_seconds=0.6)
+    gen = Generator(lm, config, frame_rate=25.0)
+    out = gen.generate(phonemes, prompt, n_text_phonemes=7, seed=1)
+    scores, best = out.timings["ctc_scores"], out.timings["chosen"]
+    assert len(scores) == 3 and best == min(range(3), key=lambda k: scores[k])
+    assert len(set(scores)) == 3  # the candidates differ
+    assert out.frames.shape[1] == 8 and out.frames.shape[0] >= 1
+    # the states gathered from the batched KV-cache run are those of a plain forward over the chosen frames
+    assert _teacher_forced_score(lm, phonemes, prompt, out.frames, 7) == pytest.approx(scores[best], abs=1e-4)
+    again = gen.generate(phonemes, prompt, n_text_phonemes=7, seed=1)
+    assert torch.equal(again.frames, out.frames)  # same seed, same choice, same frames
+
+
+def test_best_of_candidates_stop_on_their_own():
+    lm = tiny_lm(ctc_weight=0.2)
+    with torch.no_grad():  # the stop logit follows one hidden unit: candidates cross the threshold at different times
+        lm.stop_head.weight.zero_()
+        lm.stop_head.weight[0, 0] = 30.0
+        lm.stop_head.bias.fill_(0.0)
+    gen = Generator(lm, DecodeConfig(steps=2, candidates=4, min_seconds_per_phoneme=0.0, max_seconds=2.0),
+                    frame_rate=25.0)
+    torch.manual_seed(0)
+    phonemes, prompt = _inputs()
+    out = gen.best_of(phonemes, prompt, seed=3)
+    lengths, scores = out.timings["candidate_frames"], out.timings["ctc_scores"]
+    assert len(set(lengths)) > 1 and out.timings["frames"] == max(lengths)  # the batch ran until the last stopped
+    assert out.stopped and out.frames.shape[0] == lengths[out.timings["chosen"]]
+    for n, score in zip(lengths, scores):  # 3 CTC slots per frame: fewer than 12 phonemes can't spell the text
+        assert (score == float("inf")) == (3 * n < 12)
+
+
+def test_best_of_needs_a_ctc_head():
+    with pytest.raises(ValueError, match="CTC head"):
+        Generator(tiny_lm(), DecodeConfig(candidates=2)).generate(*_inputs(), seed=0)
+    with pytest.raises(ValueError, match="candidates must be >= 1"):
+        DecodeConfig(candidates=0)

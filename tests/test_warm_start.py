@@ -120,7 +120,7 @@ def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys
     phn, lat, _ = dump
     vocab = PhonemeVocab.default()
     mc = load_config(LM_YAML, LMTrainConfig).model
-    mc.vocab_size, mc.ctc_weight = len(vocab), 0.0  # released models carry no (training-only) CTC head
+    mc.vocab_size, mc.ctc_weight = len(vocab), 0.0  # a released model without a CTC head
     torch.manual_seed(5)
     src = tmp_path / "src"
     TTS(SigmaVAE(tiny_model_config()), LatentLM(mc), vocab).save_pretrained(src, dtype="float16")
@@ -141,14 +141,20 @@ def test_train_lm_init_from_loads_lm_weights_only(dump, tmp_path, caplog, capsys
     assert any("new tensors keep their fresh initialisation (ctc_head)" in r.getMessage() for r in caplog.records)
     state = torch.load(tmp_path / "ctc" / "checkpoints" / "step_00000001.pt", weights_only=True)
     _assert_same({k: v for k, v in state["model"].items() if not k.startswith("ctc_head.")}, want)
-    # ... and export-tts leaves the training-only head out of the released model
+    # ... export-tts keeps the head (it reranks best-of-N candidates) ...
     vae_dir = tmp_path / "vae_ctc"
     SigmaVAE(tiny_model_config()).save_pretrained(str(vae_dir))
     assert main(["-q", "export-tts", "--vae", str(vae_dir), "--lm", str(tmp_path / "ctc"),
                  "--out", str(tmp_path / "tts_ctc")]) == 0
     released = TTS.from_pretrained(tmp_path / "tts_ctc")
-    assert released.lm.config.ctc_weight == 0 and not hasattr(released.lm, "ctc_head")
-    assert not any("ctc_head" in k for k in load_file(str(tmp_path / "tts_ctc/model.safetensors")))
+    assert released.lm.has_ctc_head and released.lm.config.ctc_weight == 0.1
+    _assert_same({k[3:]: v for k, v in load_file(str(tmp_path / "tts_ctc/model.safetensors")).items()
+                  if k.startswith("lm.ctc_head.")}, {k: v for k, v in state["model"].items() if k.startswith("ctc_head.")})
+    # ... and a model trained without the head warm-starts from it, leaving the head out
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert main(args[:-4] + ["--exp-dir", str(tmp_path / "noctc"), "--init-from", str(tmp_path / "tts_ctc")]) == 0
+    assert any("left out ctc_head" in r.getMessage() for r in caplog.records)
 
     small = make_tts_dir(tmp_path / "small")  # d_model 32 vs lm_tiny's 64
     capsys.readouterr()

@@ -36,6 +36,9 @@ def _add_decode_args(p: argparse.ArgumentParser) -> None:
                    help=f"classifier-free guidance scale, 1 = off (default {d.cfg_scale})")
     g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
     g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None, help=f"(default {d.solver})")
+    g.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help=f"best-of-N: sample N in one batch, keep the one the LM's CTC head reads as the text best "
+                        f"(default {d.candidates})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
@@ -169,9 +172,10 @@ def cmd_tts(args) -> int:
     if not batch and not args.out:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
-               "solver": args.solver, "max_seconds": args.max_seconds}
-    if args.steps is not None and args.steps < 1:
-        usage(f"--steps must be >= 1, got {args.steps}")
+               "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates}
+    for key in ("steps", "candidates"):
+        if options[key] is not None and options[key] < 1:
+            usage(f"--{key} must be >= 1, got {options[key]}")
     for key in ("cfg_scale", "temperature", "max_seconds"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")

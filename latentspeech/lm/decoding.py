@@ -19,6 +19,8 @@ class DecodeConfig:
                                             # synth test set (README, "The first LM that reads")
     solver: str = "dpm++2m"                 # dpm++2m | ddim | ddpm
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
+    candidates: int = 1                     # best-of-N: sample N in one batch, keep the one the LM's CTC head reads
+                                            # as the text best (needs a model with a CTC head; not in stream())
     max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
@@ -32,6 +34,8 @@ class DecodeConfig:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.candidates < 1:
+            raise ValueError(f"candidates must be >= 1, got {self.candidates}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0.0 < self.stop_threshold <= 1.0:

@@ -3,7 +3,8 @@ h_t → stop check → diffusion head samples frame x_t (few solver steps, CFG) 
 
 Decoding options come from `DecodeConfig` (lm/decoding.py, the one home of decoding defaults).
 Shape letters: P phonemes, N frames, D latent_dim, C d_model, S streams (1, or 2 with CFG:
-conditional and text-dropped unconditional, batched through the transformer and the head).
+conditional and text-dropped unconditional, batched through the transformer and the head; × K candidates for
+best-of-N, the conditional rows first).
 """
 
 from __future__ import annotations
@@ -58,58 +59,121 @@ class Generator:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    def _start(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None, max_frames: int | None,
+               k: int) -> tuple[Tensor, object, int, int]:
+        """Prefill k conditional (+ k text-dropped with CFG) streams → (states [S, C], cache, limit, first_stop)."""
+        lm, c = self.lm, self.config
+        dev = phonemes.device
+        guided = c.cfg_scale != 1.0
+        s = 2 * k if guided else k
+        n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
+        limit = max_frames if max_frames is not None else self.max_frames(n_text)
+        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0}
+        self.stopped = False
+        t0 = time.perf_counter()
+        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
+        drop = torch.arange(s, device=dev) >= k if guided else None
+        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
+                       cache, drop)  # [S, C]
+        self._sync(dev)
+        self.timings["prefill_s"] = time.perf_counter() - t0
+        return h, cache, limit, self.min_frames(n_text)
+
+    def _sample(self, h: Tensor, k: int, gen: torch.Generator | None) -> Tensor:
+        """States [S, C] → k frames [k, D] (CFG over the conditional first k rows and the text-dropped rest)."""
+        c = self.config
+        t0 = time.perf_counter()
+        guided = h.shape[0] > k
+        denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale)
+        noise = c.temperature * torch.randn(k, self.lm.config.latent_dim, device=h.device, generator=gen)
+        frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
+        self._sync(h.device)
+        self.timings["head_s"] += time.perf_counter() - t0
+        return frame
+
+    def _step(self, frame: Tensor, cache, streams: int) -> Tensor:
+        """Feed k frames [k, D] to all S streams (conditional and text-dropped rows alike) → states [S, C]."""
+        t0 = time.perf_counter()
+        h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache)
+        self._sync(frame.device)
+        self.timings["transformer_s"] += time.perf_counter() - t0
+        return h
+
+    def _warn_length_guard(self, limit: int) -> None:
+        log.warning("generation hit the length guard (%d frames = %.1f s) before the stop classifier fired; "
+                    "the text may be cut off (raise max_seconds, or check the model)", limit, limit / self.frame_rate)
+
     @torch.inference_mode()
     def stream(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
                seed: int | None = None, max_frames: int | None = None) -> Iterator[Tensor]:
         """Yield generated frames [D] one by one. phonemes [P] = prompt text + text; prompt_frames [N_p, D].
 
         `n_text_phonemes` (phonemes of the text to speak, for the length guard; default all of P).
-        After exhaustion `self.stopped` and `self.timings` describe the run.
+        After exhaustion `self.stopped` and `self.timings` describe the run. One candidate (no best-of-N).
         """
-        lm, c = self.lm, self.config
-        dev = phonemes.device
-        guided = c.cfg_scale != 1.0
-        s = 2 if guided else 1
-        n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
-        limit = max_frames if max_frames is not None else self.max_frames(n_text)
-        first_stop = self.min_frames(n_text)
-        gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
-        d = lm.config.latent_dim
-        t = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0}
-        self.timings, self.stopped = t, False
-
-        t0 = time.perf_counter()
-        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
-        drop = torch.tensor([False, True], device=dev) if guided else None
-        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
-                       cache, drop)  # [S, C]
-        self._sync(dev)
-        t["prefill_s"] = time.perf_counter() - t0
-
+        gen = torch.Generator(device=phonemes.device).manual_seed(seed) if seed is not None else None
+        h, cache, limit, first_stop = self._start(phonemes, prompt_frames, n_text_phonemes, max_frames, 1)
         for i in range(limit):
-            if i >= first_stop and lm.stop_prob(h[0]).item() > c.stop_threshold:
+            if i >= first_stop and self.lm.stop_prob(h[0]).item() > self.config.stop_threshold:
                 self.stopped = True
                 return
-            t0 = time.perf_counter()
-            denoise = CFGDenoiser(lm.head, h[:1], h[1:] if guided else None, c.cfg_scale)
-            noise = c.temperature * torch.randn(1, d, device=dev, generator=gen)
-            frame = self.sampler.sample(denoise, noise, generator=gen)  # [1, D] fp32
-            self._sync(dev)
-            t1 = time.perf_counter()
-            t["head_s"] += t1 - t0
-            t["frames"] = i + 1
+            frame = self._sample(h, 1, gen)
+            self.timings["frames"] = i + 1
             yield frame[0]
-            t1 = time.perf_counter()
             if i + 1 < limit:
-                h = lm.step(frame.expand(s, -1), cache)
-                self._sync(dev)
-                t["transformer_s"] += time.perf_counter() - t1
-        log.warning("generation hit the length guard (%d frames = %.1f s) before the stop classifier fired; "
-                    "the text may be cut off (raise max_seconds, or check the model)", limit, limit / self.frame_rate)
+                h = self._step(frame, cache, h.shape[0])
+        self._warn_length_guard(limit)
+
+    @torch.inference_mode()
+    def best_of(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
+                seed: int | None = None, max_frames: int | None = None,
+                candidates: int | None = None) -> GenerationOutput:
+        """Best-of-N: sample N candidates (default `config.candidates`) in one batch and return the one whose
+        frame-predicting states the LM's CTC head reads as the text best (`LatentLM.ctc_scores` against the last
+        `n_text_phonemes` phonemes). Each candidate stops on its own; the batch runs until all have.
+        `timings` adds every candidate's `ctc_scores` and `candidate_frames`, and the winner's index `chosen`.
+        """
+        lm = self.lm
+        k = candidates or self.config.candidates
+        if not lm.has_ctc_head:
+            raise ValueError("best-of-N (candidates > 1) needs an LM with a CTC head (trained with "
+                             "model.ctc_weight > 0); use candidates=1 with this model")
+        dev = phonemes.device
+        gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
+        h, cache, limit, first_stop = self._start(phonemes, prompt_frames, n_text_phonemes, max_frames, k)
+        lengths = torch.full((k,), limit, dtype=torch.long)
+        done = torch.zeros(k, dtype=torch.bool)
+        states, frames = [], []
+        for i in range(limit):
+            if i >= first_stop:
+                stop = (lm.stop_prob(h[:k]) > self.config.stop_threshold).cpu() & ~done
+                lengths[stop] = i
+                done |= stop
+                if bool(done.all()):
+                    break
+            states.append(h[:k].float())
+            frames.append(self._sample(h, k, gen))
+            self.timings["frames"] = i + 1
+            if i + 1 < limit:
+                h = self._step(frames[-1], cache, h.shape[0])
+        n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
+        lengths = lengths.clamp(max=len(frames))
+        scores = lm.ctc_scores(torch.stack(states, 1), lengths, phonemes[phonemes.numel() - n_text:])
+        best = int(torch.argmin(scores)) if bool(torch.isfinite(scores).any()) else int(torch.argmax(lengths))
+        self.stopped = bool(done[best])
+        if not self.stopped:
+            self._warn_length_guard(limit)
+        self.timings.update(ctc_scores=[float(x) for x in scores], candidate_frames=lengths.tolist(), chosen=best)
+        d = lm.config.latent_dim
+        out = torch.stack(frames, 1)[best, : int(lengths[best])] if frames else prompt_frames.new_zeros(0, d)
+        return GenerationOutput(frames=out.float(), stopped=self.stopped, timings=dict(self.timings))
 
     def generate(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
                  seed: int | None = None, max_frames: int | None = None) -> GenerationOutput:
-        """All frames at once → GenerationOutput (frames [N, D], stopped, timings)."""
+        """All frames at once → GenerationOutput (frames [N, D], stopped, timings); best-of-N (`best_of`) when
+        `config.candidates` > 1."""
+        if self.config.candidates > 1:
+            return self.best_of(phonemes, prompt_frames, n_text_phonemes, seed, max_frames)
         frames = list(self.stream(phonemes, prompt_frames, n_text_phonemes, seed, max_frames))
         d = self.lm.config.latent_dim
         out = torch.stack(frames) if frames else prompt_frames.new_zeros(0, d)

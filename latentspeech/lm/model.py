@@ -50,10 +50,11 @@ class LMConfig:
     cfg_dropout: float = 0.1                    # P(text replaced by null_text) per training example
     stop_pos_weight: float = 10.0               # BCE pos_weight: one positive per utterance vs N negatives
     stop_loss_weight: float = 1.0
-    # Auxiliary CTC alignment loss (training only; 0 = off, no extra weights): the states that predict the frames
-    # must also spell the utterance's phonemes (ctc_upsample CTC slots per frame, since a 12.5 Hz frame spans
-    # more than one phoneme). It pushes the transformer to read the text monotonically, which plain next-frame
-    # diffusion learns only slowly at small scale (README, "Why the first LMs babbled").
+    # Auxiliary CTC alignment loss (0 = off, no extra weights): the states that predict the frames must also
+    # spell the utterance's phonemes (ctc_upsample CTC slots per frame, since a 12.5 Hz frame spans more than
+    # one phoneme). It pushes the transformer to read the text monotonically, which plain next-frame diffusion
+    # learns only slowly at small scale (README, "Why the first LMs babbled"). At inference the head scores
+    # best-of-N candidates (`ctc_scores`, DecodeConfig.candidates).
     ctc_weight: float = 0.0
     ctc_upsample: int = 3
     # Training only: the teacher-forced history frames get Gaussian noise of a per-example std ~ U(0, context_noise)
@@ -217,6 +218,26 @@ class LatentLM(nn.Module):
             return logp.sum() * 0.0  # keeps ctc_head in the graph (DDP)
         return F.ctc_loss(logp[keep].transpose(0, 1), phonemes[keep], slots[keep], phoneme_lens[keep],
                           blank=cfg.vocab_size, reduction="mean", zero_infinity=True)
+
+    @property
+    def has_ctc_head(self) -> bool:
+        return hasattr(self, "ctc_head")
+
+    def ctc_scores(self, states: Tensor, lengths: Tensor, phonemes: Tensor) -> Tensor:
+        """How well each candidate's frame-predicting states spell `phonemes`: CTC negative log-likelihood per
+        phoneme. states [K, N, C] (candidate k uses its first lengths[k]), phonemes [P] → [K]; lower = reads the
+        text better; inf where a candidate has fewer CTC slots than phonemes. Needs the CTC head."""
+        if not self.has_ctc_head:
+            raise ValueError("this LM has no CTC head (train it with model.ctc_weight > 0)")
+        cfg = self.config
+        u, v = cfg.ctc_upsample, cfg.vocab_size + 1
+        k, n, _ = states.shape
+        logp = self.ctc_head(states).float().view(k, n * u, v).log_softmax(-1)
+        targets = phonemes.view(1, -1).expand(k, -1)
+        target_lens = torch.full((k,), phonemes.numel(), dtype=torch.long, device=states.device)
+        nll = F.ctc_loss(logp.transpose(0, 1), targets, lengths.to(states.device) * u, target_lens,
+                         blank=cfg.vocab_size, reduction="none", zero_infinity=False)
+        return nll / max(1, phonemes.numel())
 
     # --- incremental decoding ----------------------------------------------------------------------
     def new_cache(self, batch: int, max_len: int, device: torch.device | str = "cpu") -> KVCache:

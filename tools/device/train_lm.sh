@@ -33,5 +33,6 @@ set -e
 cat "${exp}/call.log" >> "${exp}/train.log"
 grep -E "INFO|WARNING|ERROR|error" "${exp}/call.log" | grep -v "^  " | tail -n 30
 tail -n 300 "${exp}/train.log" > "${out}/train_log_tail.txt"
+if [ -f "${exp}/profile.txt" ]; then cp "${exp}/profile.txt" "${out}/"; fi  # --set train.profile_steps=N
 [ "${rc}" = 0 ] || { echo "$0: train-lm failed (exit ${rc}); see ${out}/train_log_tail.txt" >&2; exit "${rc}"; }
 PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" "${PYTHON:-python3}" tools/device/slim_checkpoint.py "${exp}" "${out}"
