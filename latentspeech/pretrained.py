@@ -147,6 +147,9 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
         lm_config = dataclasses.replace(lm_config, context_noise=0.0)
     lm = LatentLM(lm_config)
     load_state_dict_strict(lm, weights, str(checkpoint))
+    if decode_config is not None and decode_config.candidates > 1 and not lm.has_ctc_head:
+        raise ConfigError(f"the decode config asks for best-of-{decode_config.candidates} candidates, which needs an "
+                          f"LM with a CTC head; {checkpoint} has none (model.ctc_weight 0): set candidates: 1")
     vocab_path = exp / "vocab.yaml"
     if not vocab_path.is_file():
         raise CheckpointError(f"'{exp}' has no vocab.yaml (written by train-lm); copy the dump's vocab.yaml there")

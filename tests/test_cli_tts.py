@@ -257,3 +257,22 @@ def test_bad_prompt_list_line_is_named(tmp_path, line, match):
     with pytest.raises(InputError, match=match) as e:
         read_prompt_list(lst)
     assert "prompts.lst:3" in str(e.value)
+
+
+def test_export_refuses_best_of_n_for_an_lm_without_ctc_head(tmp_path, capsys):
+    from latentspeech.api import TTS
+    from latentspeech.vae.model import SigmaVAE
+
+    phn, lat, _ = make_dump(tmp_path, n_utts=8, latent_dim=8)
+    exp = tmp_path / "exp_lm"
+    assert main(["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents",
+                 str(lat), "--exp-dir", str(exp), "--set", "train.max_steps=1", "--set", "model.ctc_weight=0"]) == 0
+    vae_dir = tmp_path / "vae"
+    SigmaVAE.save_pretrained(TTS.from_pretrained(make_tts_dir(tmp_path / "src")).vae, str(vae_dir))
+    decode = tmp_path / "decode.yaml"
+    decode.write_text("candidates: 4\n")
+    capsys.readouterr()
+    assert main(["export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(tmp_path / "out"),
+                 "--decode-config", str(decode)]) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
+    assert len(err) == 1 and "best-of-4" in err[0] and "CTC head" in err[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import math
 from pathlib import Path
 
@@ -93,3 +94,17 @@ def test_benchmark_bins_wer_by_duration_ratio(tmp_path):
     assert table["0.95-1.1"] == (1, pytest.approx(20.0))
     assert table[">= 1.25"] == (1, pytest.approx(60.0))
     assert table["0.8-0.95"][0] == 0
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox binary not installed")
+def test_benchmark_stretches_generated_speech_to_the_ground_truth_duration(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "speaking_rate", Path(__file__).parents[1] / "benchmarks" / "speaking_rate.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    entries, gen_dir = _entries(tmp_path, [1.0, 1.0], [0.6, 1.0], [1.2, 1.0])
+    rows = rate_rows(entries, gen_dir)
+    assert bench.stretch_to_gt(rows, gen_dir, tmp_path / "stretched") == 1  # the second one is already right
+    out = rate_rows(entries, tmp_path / "stretched")
+    assert out[0].duration_ratio == pytest.approx(1.0, abs=0.06)
+    assert sf.info(str(tmp_path / "stretched/u1.wav")).frames == sf.info(str(gen_dir / "u1.wav")).frames
