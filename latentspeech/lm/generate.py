@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from latentspeech.lm.decoding import DecodeConfig
+from latentspeech.lm.layers import KVCache
 from latentspeech.lm.model import LatentLM
 from latentspeech.lm.sampler import CFGDenoiser, make_sampler
 
@@ -60,7 +61,7 @@ class Generator:
             torch.cuda.synchronize(device)
 
     def _start(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None, max_frames: int | None,
-               k: int) -> tuple[Tensor, object, int, int]:
+               k: int) -> tuple[Tensor, KVCache, int, int]:
         """Prefill k conditional (+ k text-dropped with CFG) streams → (states [S, C], cache, limit, first_stop)."""
         lm, c = self.lm, self.config
         dev = phonemes.device
@@ -91,7 +92,7 @@ class Generator:
         self.timings["head_s"] += time.perf_counter() - t0
         return frame
 
-    def _step(self, frame: Tensor, cache, streams: int) -> Tensor:
+    def _step(self, frame: Tensor, cache: KVCache, streams: int) -> Tensor:
         """Feed k frames [k, D] to all S streams (conditional and text-dropped rows alike) → states [S, C]."""
         t0 = time.perf_counter()
         h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache)
