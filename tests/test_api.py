@@ -71,6 +71,9 @@ def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):
     assert a.timings["candidates"] == 3 and np.array_equal(a.wav, b.wav)
     one = ctc.synthesize("Hello world.", prompt, "A prompt.", seed=1)
     assert one.timings["candidates"] == 1
+    bf16 = api.TTS.from_pretrained(tmp_path / "ctc", dtype="bfloat16").synthesize("Hello world.", prompt, "A prompt.",
+                                                                                 seed=1, candidates=3)
+    assert bf16.timings["candidates"] == 3 and np.isfinite(bf16.wav).all()
     streamed = np.concatenate(list(ctc.stream("Hello world.", prompt, "A prompt.", seed=1, candidates=3)))
     # streaming samples one candidate: the same audio up to synthesize's peak scaling and chunked decoding
     assert streamed.shape == one.wav.shape and np.corrcoef(streamed, one.wav)[0, 1] > 0.99

@@ -232,7 +232,7 @@ class LatentLM(nn.Module):
         cfg = self.config
         u, v = cfg.ctc_upsample, cfg.vocab_size + 1
         k, n, _ = states.shape
-        logp = self.ctc_head(states).float().view(k, n * u, v).log_softmax(-1)
+        logp = self.ctc_head(states.to(self.ctc_head.weight.dtype)).float().view(k, n * u, v).log_softmax(-1)
         targets = phonemes.view(1, -1).expand(k, -1)
         target_lens = torch.full((k,), phonemes.numel(), dtype=torch.long, device=states.device)
         nll = F.ctc_loss(logp.transpose(0, 1), targets, lengths.to(states.device) * u, target_lens,
