@@ -238,7 +238,6 @@ class StepProfiler:
                  enabled: bool = True):
         self.path = Path(exp_dir) / "profile.txt"
         self.steps, self.skip, self.device = steps, max(1, skip), device
-        self.summary: str | None = None
         self._prof = None
         self._count = 0
         self._t0 = 0.0
@@ -279,7 +278,6 @@ class StepProfiler:
         if cuda:
             gpu = sum(getattr(e, "self_device_time_total", 0) for e in events) / 1e3 / self.steps
             summary += f", GPU kernels {gpu:.1f} ms/step ({100 * gpu / self._wall_ms:.0f}% of wall)"
-        self.summary = summary
         table = events.table(sort_by="self_cuda_time_total" if cuda else "self_cpu_time_total", row_limit=40)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(summary + "\n" + table + "\n", encoding="utf-8")
@@ -314,7 +312,7 @@ def load_init_weights(module: torch.nn.Module, init_from: str | os.PathLike, con
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     own = module.state_dict()
-    unused = sorted({k.split(".")[0] for k in state if k not in own and fill_missing and k.startswith(fill_missing)})
+    unused = sorted({k.split(".")[0] for k in state if k not in own and k.startswith(fill_missing)})
     if unused:
         log.info("--init-from %s: left out %s (this model has none)", model_dir, ", ".join(unused))
         state = {k: v for k, v in state.items() if k in own or not k.startswith(fill_missing)}

@@ -28,6 +28,15 @@ def speech(path: Path, seconds: float, lead: float = 0.3, tail: float = 0.2) -> 
     return path
 
 
+def _benchmark():
+    """benchmarks/speaking_rate.py as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "speaking_rate", Path(__file__).parents[1] / "benchmarks" / "speaking_rate.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
 def test_count_letters_ignores_digits_spaces_punctuation():
     assert count_letters("Hello, world 42!") == 10
     assert count_letters("Ça va?") == 4
@@ -83,10 +92,7 @@ def test_without_ground_truth_ratios_are_nan(tmp_path):
 
 
 def test_benchmark_bins_wer_by_duration_ratio(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "speaking_rate", Path(__file__).parents[1] / "benchmarks" / "speaking_rate.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark()
     entries, gen_dir = _entries(tmp_path, [1.0, 1.0, 1.0], [0.5, 1.0, 2.0], [1.0, 1.0, 1.0])
     rows = rate_rows(entries, gen_dir)
     table = dict((label, (n, w)) for label, n, w in bench.wer_by_ratio(rows, {"u0": 1.0, "u1": 0.2, "u2": 0.6}))
@@ -98,10 +104,7 @@ def test_benchmark_bins_wer_by_duration_ratio(tmp_path):
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="sox binary not installed")
 def test_benchmark_stretches_generated_speech_to_the_ground_truth_duration(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "speaking_rate", Path(__file__).parents[1] / "benchmarks" / "speaking_rate.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark()
     entries, gen_dir = _entries(tmp_path, [1.0, 1.0], [0.6, 1.0], [1.2, 1.0])
     rows = rate_rows(entries, gen_dir)
     assert bench.stretch_to_gt(rows, gen_dir, tmp_path / "stretched") == 1  # the second one is already right

@@ -158,7 +158,6 @@ class Generator:
             if i + 1 < limit:
                 h = self._step(frames[-1], cache, h.shape[0])
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
-        lengths = lengths.clamp(max=len(frames))
         scores = lm.ctc_scores(torch.stack(states, 1), lengths, phonemes[phonemes.numel() - n_text:])
         best = int(torch.argmin(scores)) if bool(torch.isfinite(scores).any()) else int(torch.argmax(lengths))
         self.stopped = bool(done[best])
