@@ -154,3 +154,24 @@ def test_train_lm_profile_window_cut_short_writes_nothing(dump, tmp_path):
             "--exp-dir", str(exp), "--set", "train.max_steps=4", "--set", "train.profile_steps=3"]
     assert main(args) == 0
     assert not (exp / "profile.txt").exists()
+
+
+def test_profile_kernel_time_leaves_out_the_step_annotations():
+    from types import SimpleNamespace
+
+    from latentspeech.training import kernel_ms
+
+    events = [SimpleNamespace(key="ProfilerStep*", self_device_time_total=3_884_000, is_user_annotation=True),
+              SimpleNamespace(key="aten::mm", self_device_time_total=38_000, is_user_annotation=False),
+              SimpleNamespace(key="void elementwise_kernel<...>", self_device_time_total=2_000)]
+    assert kernel_ms(events) == pytest.approx(40.0)
+
+
+def test_train_lm_rejects_an_unknown_attention_kernel_before_any_work(tmp_path, capsys):
+    exp = tmp_path / "exp"
+    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(tmp_path / "missing"),
+            "--latents", str(tmp_path / "missing"), "--exp-dir", str(exp),
+            "--set", "train.attention_backends=[flash, fast]"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert "train.attention_backends" in err and "'fast'" in err and len(err.splitlines()) == 1

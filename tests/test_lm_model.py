@@ -159,13 +159,11 @@ def test_loss_with_text_dropped_ignores_the_phonemes():
 
 
 def test_evaluate_reports_how_much_the_text_helps():
-    import contextlib
-
     from latentspeech.lm.train import evaluate
 
     lm = tiny_lm().train()
     batch = dict(zip(("phonemes", "phoneme_lens", "frames", "frame_lens", "prompt_lens"), _batch()))
-    out = evaluate(lm, [batch], torch.device("cpu"), contextlib.nullcontext())
+    out = evaluate(lm, [batch], torch.device("cpu"))
     assert out["text_gain"] == pytest.approx(out["diffusion_no_text"] - out["diffusion"])
     assert lm.training  # train mode restored (a fresh head outputs 0, so both losses are equal here)
 
@@ -199,3 +197,17 @@ def test_context_noise_corrupts_only_the_history_in_training():
     lm.train().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
     lm.eval().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
     assert not torch.allclose(seen[0], fr) and torch.equal(seen[1], fr)  # noisy history in training only
+
+
+def test_step_context_restricts_the_attention_kernels():
+    from latentspeech.lm.train import step_context
+
+    q, k, v = (torch.randn(1, 2, 5, 8, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    with step_context(["math"])():
+        torch.testing.assert_close(torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+                                   expected)
+    with step_context(["efficient"])(), pytest.raises(RuntimeError):  # no memory-efficient kernel on CPU
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    with step_context([])():  # torch's own choice
+        torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)

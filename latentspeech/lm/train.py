@@ -17,6 +17,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -57,6 +58,13 @@ class TrainConfig:
     valid_every: int = 1000              # validation loss (with --valid-data/--valid-latents)
     max_minutes: float = 0.0             # > 0: stop (and save) after this much wall-clock time; resume later
     profile_steps: int = 0               # > 0: torch.profiler over this many steps (after 5) → <exp>/profile.txt
+    # kernels F.scaled_dot_product_attention may use in training (any of flash, efficient, cudnn, math; [] = torch's
+    # own choice). cuDNN's is left out by default: it builds a graph for every new (batch, length) shape, and
+    # dynamic batches bring a new shape nearly every step (H100 profile: README, "Where a GPU step's time goes")
+    attention_backends: list[str] = field(default_factory=lambda: ["flash", "efficient", "math"])
+
+    def __post_init__(self):
+        _check_attention_backends(self.attention_backends)
 
 
 @dataclass
@@ -94,9 +102,41 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
+_SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION", "cudnn": "CUDNN_ATTENTION",
+                  "math": "MATH"}
+
+
+def _check_attention_backends(names: list[str]) -> None:
+    unknown = [n for n in names if n not in _SDPA_BACKENDS]
+    if unknown:
+        raise ConfigError(f"train.attention_backends: unknown {unknown}; choose from {sorted(_SDPA_BACKENDS)}")
+
+
+def step_context(names: list[str], autocast_dtype: torch.dtype | None = None,
+                 device_type: str = "cuda") -> Callable[[], contextlib.AbstractContextManager]:
+    """A factory of fresh contexts for one forward pass: autocast to `autocast_dtype` (None = off) and
+    F.scaled_dot_product_attention restricted to the kernels `names` (`train.attention_backends`; [] = any)."""
+    _check_attention_backends(names)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backends = [getattr(SDPBackend, _SDPA_BACKENDS[n]) for n in names]
+
+    def context() -> contextlib.AbstractContextManager:
+        stack = contextlib.ExitStack()
+        if autocast_dtype is not None:
+            stack.enter_context(torch.autocast(device_type, dtype=autocast_dtype))
+        if backends:
+            stack.enter_context(sdpa_kernel(backends))
+        return stack
+
+    return context
+
+
 @torch.no_grad()
-def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float]:
-    """Mean losses over a loader with fixed noise (no CFG dropout: eval mode).
+def evaluate(lm: LatentLM, loader, device: torch.device,
+             context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> dict[str, float]:
+    """Mean losses over a loader with fixed noise (no CFG dropout: eval mode); `context` makes each pass's
+    autocast/attention-kernel context (step_context).
 
     Also `diffusion_no_text` (every phoneme replaced by the CFG null vector, same noise) and `text_gain` =
     diffusion_no_text − diffusion: how much the model reads the text. Near 0 = it only continues the prompt.
@@ -109,7 +149,7 @@ def evaluate(lm: LatentLM, loader, device: torch.device, amp) -> dict[str, float
         t = {k: v.to(device) for k, v in batch.items() if k != "utts"}
         args = (t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"])
         seed = 1000 * n
-        with amp:
+        with context():
             out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed))
             no_text = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), drop_text=True)
         out["diffusion_no_text"] = no_text["diffusion"]
@@ -141,6 +181,8 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     dev = dist_info.device
     exp = Path(exp_dir)
     tc = config.train
+    context = step_context(tc.attention_backends, torch.bfloat16 if tc.amp and dev.type == "cuda" else None,
+                           dev.type)
     seed_everything(tc.seed + dist_info.rank)
 
     ckpt = Checkpointer(exp, tc.keep_last)
@@ -216,8 +258,6 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             valid_set, batch_sampler=DynamicBatchSampler(valid_set.lengths, max_frames, shuffle=False),
             collate_fn=collate_lm)
     logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist_info.is_main)
-    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if tc.amp and dev.type == "cuda"
-           else contextlib.nullcontext())
     params = list(lm.parameters())
     profiler = StepProfiler(exp, tc.profile_steps, dev, enabled=dist_info.is_main)
 
@@ -240,7 +280,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             if step >= tc.max_steps:
                 break
             tensors = {k: v.to(dev, non_blocking=True) for k, v in batch.items() if k != "utts"}
-            with amp:
+            with context():
                 out = model(tensors["phonemes"], tensors["phoneme_lens"], tensors["frames"],
                             tensors["frame_lens"], tensors["prompt_lens"])
             loss = out["loss"]
@@ -265,7 +305,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             logger.update(step, {**{k: v.item() for k, v in out.items()},  # loss, diffusion, stop (, ctc)
                                  "grad_norm": grad_norm.item(), "lr": sched.get_last_lr()[0]})
             if valid_loader is not None and (step % tc.valid_every == 0 or step == tc.max_steps):
-                logger.scalars("valid", evaluate(lm, valid_loader, dev, amp), step)
+                logger.scalars("valid", evaluate(lm, valid_loader, dev, context), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
                 last = save()
             if tc.max_minutes > 0:
