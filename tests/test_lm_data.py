@@ -70,6 +70,20 @@ def test_collate_pads_and_reports_lengths(dump):
         assert torch.all(batch["frames"][k, n:] == 0) and torch.all(batch["phonemes"][k, batch["phoneme_lens"][k]:] == 0)
 
 
+def test_collate_pads_to_a_multiple_when_asked(dump):
+    phn, lat, _ = dump
+    ds = LMDataset(phn, lat, PhonemeVocab.default())
+    items = [ds[0], ds[1], ds[2]]
+    tight, padded = collate_lm(items), collate_lm(items, pad_multiple=16)
+    assert padded["phonemes"].shape[1] % 16 == 0 and padded["frames"].shape[1] % 16 == 0
+    assert padded["phonemes"].shape[1] - tight["phonemes"].shape[1] < 16
+    for key in ("phoneme_lens", "frame_lens", "prompt_lens"):
+        assert torch.equal(padded[key], tight[key])
+    n, p = tight["frames"].shape[1], tight["phonemes"].shape[1]
+    assert torch.equal(padded["frames"][:, :n], tight["frames"]) and torch.all(padded["frames"][:, n:] == 0)
+    assert torch.equal(padded["phonemes"][:, :p], tight["phonemes"]) and torch.all(padded["phonemes"][:, p:] == 0)
+
+
 def test_dynamic_batches_respect_the_padded_budget_and_cover_everything():
     rng = np.random.default_rng(0)
     lengths = rng.integers(10, 300, size=500).tolist() + [1000]
@@ -175,3 +189,16 @@ def test_train_lm_rejects_an_unknown_attention_kernel_before_any_work(tmp_path, 
     assert main(args) == 1
     err = capsys.readouterr().err.strip()
     assert "train.attention_backends" in err and "'fast'" in err and len(err.splitlines()) == 1
+
+
+def test_train_lm_with_padded_shapes_takes_the_same_steps(dump, tmp_path):
+    phn, lat, _ = dump
+    weights = []
+    for pad in (0, 16):
+        exp = tmp_path / f"exp{pad}"
+        assert main(["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents",
+                     str(lat), "--exp-dir", str(exp), "--set", "train.max_steps=2", "--set", "model.ctc_weight=0.2",
+                     "--set", f"data.pad_multiple={pad}"]) == 0
+        weights.append(torch.load(exp / "checkpoints" / "step_00000002.pt", weights_only=True)["model"])
+    for k, v in weights[0].items():
+        torch.testing.assert_close(weights[1][k], v, rtol=1e-4, atol=1e-5)

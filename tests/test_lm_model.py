@@ -211,3 +211,15 @@ def test_step_context_restricts_the_attention_kernels():
         torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
     with step_context([])():  # torch's own choice
         torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_fixed_length_sequence_gives_the_same_loss_on_a_padded_batch(separate):
+    lm = tiny_lm(separate_positions=separate, ctc_weight=0.2)
+    ph, pl, fr, fl, prompt = _batch()
+    ph = torch.cat([ph, torch.zeros(3, 7, dtype=ph.dtype)], 1)  # padded as collate_lm(pad_multiple=16) would
+    fr = torch.cat([fr, torch.zeros(3, 4, fr.shape[2])], 1)
+    tight = lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    fixed = lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0), fixed_length=True)
+    for k in ("loss", "diffusion", "stop", "ctc"):
+        torch.testing.assert_close(fixed[k], tight[k], rtol=1e-5, atol=1e-6)

@@ -44,6 +44,9 @@ class LMDataConfig:
     prompt_min_frac: float = 0.1           # ... and this fraction range of the utterance
     prompt_max_frac: float = 0.5
     num_workers: int = 0
+    pad_multiple: int = 0                  # > 0: pad each batch's phoneme and frame axes up to a multiple of this
+                                           # (and the LM's joint sequence to their sum), so tensor shapes repeat
+                                           # and GPU kernel/graph caches hit; 0 = pad to the longest example
 
 
 def read_map(path: str | os.PathLike) -> dict[str, str]:
@@ -182,11 +185,14 @@ class LMDataset(torch.utils.data.Dataset):
                 "frames": torch.from_numpy(frames), "prompt_len": prompt_len}
 
 
-def collate_lm(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens."""
+def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, Any]:
+    """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens;
+    P and N rounded up to a multiple of `pad_multiple` when it is > 0."""
     b = len(items)
     p = max(len(it["phonemes"]) for it in items)
     n = max(it["frames"].shape[0] for it in items)
+    if pad_multiple > 0:
+        p, n = (-(-x // pad_multiple) * pad_multiple for x in (p, n))
     d = items[0]["frames"].shape[1]
     phonemes = torch.zeros(b, p, dtype=torch.long)
     frames = torch.zeros(b, n, d)

@@ -139,8 +139,12 @@ class LatentLM(nn.Module):
 
     # --- teacher-forced forward --------------------------------------------------------------------
     def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
-                drop_text: Tensor | None = None) -> LMOutput:
-        """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded)."""
+                drop_text: Tensor | None = None, fixed_length: bool = False) -> LMOutput:
+        """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded).
+
+        The joint sequence is as long as the longest example (one host sync), or with `fixed_length` P + N + 1
+        (a shape that follows the padded tensors, so batches padded to a multiple repeat shapes; the states
+        are the same: the extra positions come after every example's last one)."""
         b, p = phonemes.shape
         n = frames.shape[1]
         c = self.config.d_model
@@ -150,7 +154,7 @@ class LatentLM(nn.Module):
         audio = torch.cat([self.bos.to(text.dtype).expand(b, 1, c), self.frame_proj(frames.to(self.dtype))], 1)
         j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
-        length = int((phoneme_lens + frame_lens).max()) + 1
+        length = p + n + 1 if fixed_length else int((phoneme_lens + frame_lens).max()) + 1
         pos = (phoneme_lens[:, None] + j).clamp(max=length - 1)  # [B, N + 1] sequence index of audio j
         # each example: its phonemes at 0 .. P_b − 1, then BOS and frames right after (no inner padding)
         x = text.new_zeros(b, length, c)
@@ -166,11 +170,12 @@ class LatentLM(nn.Module):
 
     def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
              prompt_lens: Tensor, generator: torch.Generator | None = None,
-             drop_text: bool = False) -> dict[str, Tensor]:
+             drop_text: bool = False, fixed_length: bool = False) -> dict[str, Tensor]:
         """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
 
         Prompt frames and padding get no loss. CFG text dropout is applied here in training mode;
-        `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics).
+        `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics);
+        `fixed_length`: see forward().
         Returns {'loss', 'diffusion', 'stop'}.
         """
         cfg = self.config
@@ -185,7 +190,7 @@ class LatentLM(nn.Module):
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
             history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
-        out = self(phonemes, phoneme_lens, history, frame_lens, drop)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,

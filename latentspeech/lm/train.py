@@ -11,6 +11,7 @@ tensorboard: phonemes come from the dump's text + vocab.yaml, latents from .npy 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import shutil
@@ -88,12 +89,14 @@ def load_vocab(phn_dir: str | Path):
 class _LossModule(nn.Module):
     """DDP wraps forward(); this makes forward() the training loss."""
 
-    def __init__(self, lm: LatentLM):
+    def __init__(self, lm: LatentLM, fixed_length: bool = False):
         super().__init__()
         self.lm = lm
+        self.fixed_length = fixed_length
 
     def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens):
-        return self.lm.loss(phonemes, phoneme_lens, frames, frame_lens, prompt_lens)
+        return self.lm.loss(phonemes, phoneme_lens, frames, frame_lens, prompt_lens,
+                            fixed_length=self.fixed_length)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -217,7 +220,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     log.info("LM: %.2fM parameters (transformer %.2fM, head %.2fM); frame rate %.2f Hz; device %s",
              counts["total"] / 1e6, counts["transformer"] / 1e6, counts["head"] / 1e6, dataset.frame_rate, dev)
     log.info("config:\n%s", dump_config(config).rstrip())
-    model: nn.Module = _LossModule(lm)
+    model: nn.Module = _LossModule(lm, fixed_length=config.data.pad_multiple > 0)
     if dist_info.distributed:
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[dist_info.local_rank] if dev.type == "cuda" else None,
@@ -246,7 +249,8 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     max_frames = int(config.data.max_batch_seconds * dataset.frame_rate)
     sampler = DynamicBatchSampler(dataset.lengths, max_frames, shuffle=True, seed=tc.seed,
                                   rank=dist_info.rank, world_size=dist_info.world_size)
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_lm,
+    collate = functools.partial(collate_lm, pad_multiple=config.data.pad_multiple)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate,
                                          num_workers=config.data.num_workers, pin_memory=dev.type == "cuda",
                                          persistent_workers=False)
     if len(sampler) == 0:
@@ -256,7 +260,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
         valid_set = LMDataset(valid_phn_dir, valid_latent_dir, vocab, config.data, utt2spk=None, seed=tc.seed)
         valid_loader = torch.utils.data.DataLoader(
             valid_set, batch_sampler=DynamicBatchSampler(valid_set.lengths, max_frames, shuffle=False),
-            collate_fn=collate_lm)
+            collate_fn=collate)
     logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist_info.is_main)
     params = list(lm.parameters())
     profiler = StepProfiler(exp, tc.profile_steps, dev, enabled=dist_info.is_main)
