@@ -124,3 +124,21 @@ def test_pack_dump_can_keep_an_evenly_spread_share_of_the_training_hours(tmp_pat
     assert [ln.split()[0] for ln in (t / "utt2num_frames").read_text().splitlines()] == kept
     assert abs(sum(frames[u] for u in kept) / rate / 3600 - hours / 2) <= max(frames.values()) / rate / 3600
     assert len((tmp_path / "carry/dump/latents/dev/latents.scp").read_text().splitlines()) == len(frames)  # dev whole
+
+
+def test_speed_probe_times_each_variant_alone(tmp_path):
+    run = _packed_dump(tmp_path)
+    r = subprocess.run(["bash", "tools/device/speed_probe.sh", "4", "tight=", "padded=data.pad_multiple=16",
+                        "listed=train.attention_backends=[efficient;math]", "effonly=train.attention_backends=[efficient]",
+                        "--", "--set", "train.ema_decay=0"], **run)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = (tmp_path / "out/speed.txt").read_text().splitlines()
+    assert rows[0].split()[:3] == ["variant", "steps", "it/s"]
+    assert [x.split()[0].rstrip(":") for x in rows[1:]] == ["tight", "padded", "listed", "effonly"]
+    for row in rows[1:4]:  # ';' in a list became ',' (else the value would not parse)
+        name, steps, rate = row.split()[:3]
+        assert int(steps) > 0 and float(rate) > 0, row
+    assert "train-lm failed" in rows[4]  # no memory-efficient attention kernel on a CPU: that run cannot train
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["speed.txt"]
+    r = subprocess.run(["bash", "tools/device/speed_probe.sh", "1", "bad name="], **run)
+    assert r.returncode == 2 and "is not NAME=" in r.stderr
