@@ -49,3 +49,14 @@ def test_default_model_carries_its_decode_defaults():
     from latentspeech.api import TTS
 
     assert TTS.from_pretrained("default").decode_options().temperature == 0.3  # the decode defaults travel along
+
+
+def test_default_model_says_a_short_phrase_for_as_long_as_a_person_would():
+    """The session-7 LM saw short phrases: "Hello." lasts about a second (the session-6 LM, trained on sentences
+    only, stopped it after 3 frames, 0.24 s, with this prompt). Recorded short phrases last 0.6-2.6 s."""
+    from latentspeech.api import TTS
+
+    tts = TTS.from_pretrained("default")
+    wav, text = tts.example_prompt("espeak-m5")
+    result = tts.synthesize("Hello.", wav, text, seed=0)
+    assert result.timings["stopped"] and 0.6 < result.seconds < 2.6
