@@ -118,8 +118,8 @@ def _check_attention_backends(names: list[str]) -> None:
 def step_context(names: list[str], autocast_dtype: torch.dtype | None = None,
                  device_type: str = "cuda") -> Callable[[], contextlib.AbstractContextManager]:
     """A factory of fresh contexts for one forward pass: autocast to `autocast_dtype` (None = off) and
-    F.scaled_dot_product_attention restricted to the kernels `names` (`train.attention_backends`; [] = any)."""
-    _check_attention_backends(names)
+    F.scaled_dot_product_attention restricted to the kernels `names` (`train.attention_backends`, which
+    TrainConfig has checked; [] = any)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     backends = [getattr(SDPBackend, _SDPA_BACKENDS[n]) for n in names]

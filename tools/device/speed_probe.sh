@@ -2,7 +2,7 @@
 # On a lent GPU machine: how fast does LM training run under each variant, ALONE (one after another, a fresh exp
 # dir each, SECONDS of wall-clock time each)? Prints and writes $OUT/speed.txt: NAME, steps made, median it/s over
 # the second half of the run's logged rates (start-up and cache warm-up left out). Weights are not returned.
-#   device run: command="bash tools/device/speed_probe.sh 45 old=train.attention_backends=[cudnn,flash,efficient,math]
+#   device run: command="bash tools/device/speed_probe.sh 45 old=train.attention_backends=[cudnn;flash;efficient;math]
 #               new= padded=data.pad_multiple=16 -- --set data.max_batch_seconds=400 --set data.num_workers=4",
 #               carry=[".device"]
 # VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] as in train_lm_variants.sh (no commas inside a value: write lists with
@@ -21,8 +21,6 @@ for v in "${variants[@]}"; do
     [[ "${v}" =~ ^[A-Za-z0-9_-]+= ]] || { echo "$0: error: variant '${v}' is not NAME=[KEY=VALUE,...]" >&2; exit 2; }
 done
 mkdir -p "${out}"
-d=${DEVICE_DIR:-.device}/dump
-if [ ! -d "${d}" ] && [ -f "${d}.tgz" ]; then tar xzf "${d}.tgz" -C "$(dirname "${d}")"; fi
 root=$(mktemp -d)
 trap 'rm -rf "${root}"' EXIT
 report="${out}/speed.txt"
