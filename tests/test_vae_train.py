@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,3 +86,69 @@ def test_frozen_encoder_stops_changing_while_the_decoder_keeps_training(tmp_path
     for (name, a), b in zip(after_1.encoder.state_dict().items(), after_2.encoder.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     assert any(not torch.equal(a, b) for a, b in zip(after_1.decoder.parameters(), after_2.decoder.parameters()))
+
+
+def _latent_dump(tmp_path, n: int = 3):
+    from latentspeech.data.dump import dump_latents, read_wav_list
+
+    from helpers_vae import make_model_dir
+
+    model = make_model_dir(tmp_path / "vae")
+    data = make_data_dir(tmp_path / "data", n=n)
+    out = dump_latents(data, model, tmp_path / "dump")
+    return model, data, out, read_wav_list(data)
+
+
+def test_latent_crops_are_the_frames_of_the_audio_they_come_with(tmp_path):
+    import soundfile as sf
+
+    from latentspeech.vae.train import LatentCropSampler
+
+    _, _, dump, items = _latent_dump(tmp_path)
+    sampler = LatentCropSampler(items, dump, 16_000, 640, crop_frames=5, seed=0)
+    wavs, lats = sampler.batch(step=3, batch_size=6)
+    assert wavs.shape == (6, 1, 5 * 640) and lats.shape == (6, 5, 8)
+    sources = {u: (sf.read(p, dtype="float32")[0], np.load(dump / "latents" / f"{u}.npy").astype(np.float32))
+               for u, p in items}
+    for wav, lat in zip(wavs[:, 0].numpy(), lats.numpy()):
+        hits = [(u, f) for u, (a, z) in sources.items() for f in range(len(z) - 4) if np.array_equal(z[f:f + 5], lat)]
+        assert len(hits) == 1
+        u, f = hits[0]
+        np.testing.assert_array_equal(wav, sources[u][0][f * 640:(f + 5) * 640])
+    again = sampler.batch(step=3, batch_size=6)
+    assert torch.equal(again[0], wavs) and torch.equal(again[1], lats)
+
+
+def test_latent_crops_refuse_a_dump_of_other_audio(tmp_path):
+    from latentspeech.errors import DataDirError
+    from latentspeech.vae.train import LatentCropSampler
+
+    _, _, dump, items = _latent_dump(tmp_path, n=1)
+    f = dump / "latents" / "utt0.npy"
+    np.save(f, np.load(f)[:-2])
+    with pytest.raises(DataDirError, match="frames but its audio"):
+        LatentCropSampler(items, dump, 16_000, 640, crop_frames=5, seed=0).batch(0, 2)
+
+
+def test_decoder_fine_tuning_on_given_latents(tmp_path, monkeypatch):
+    from latentspeech.errors import ConfigError
+    from latentspeech.vae.train import LatentCropSampler, load_training_model, train_vae
+
+    torch.set_num_threads(1)
+    model, data, dump, _ = _latent_dump(tmp_path)
+    cfg = tiny_train_config(["train.max_steps=2", "loss.gan_start_step=100", "train.valid_every=100",
+                             f"data.latents={dump}"])
+    with pytest.raises(ConfigError, match="freeze_encoder"):
+        train_vae(cfg, str(data), str(tmp_path / "exp0"), init_from=model)
+    used = []
+    real_batch = LatentCropSampler.batch
+    monkeypatch.setattr(LatentCropSampler, "batch", lambda self, *a: used.append(a) or real_batch(self, *a))
+    cfg.train.freeze_encoder = True
+    losses = train_vae(cfg, str(data), str(tmp_path / "exp"), init_from=model)
+    assert len(used) == 2 and all(np.isfinite(losses))
+    init = SigmaVAE.from_pretrained(str(model))
+    trained, _, _ = load_training_model(tmp_path / "exp")
+    for (name, a), b in zip(init.encoder.state_dict().items(), trained.encoder.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+    assert any(not torch.equal(a, b) for a, b in zip(init.decoder.parameters(), trained.decoder.parameters()))
+    torch.testing.assert_close(trained.latent_std, init.latent_std)

@@ -1,4 +1,4 @@
-"""Sub-commands of the LM stage: `train-lm`, `export-tts`, `tts`.
+"""Sub-commands of the LM stage: `train-lm`, `export-tts`, `tts`, `dump-gta-latents`.
 
     latentspeech train-lm --config conf/lm.yaml --data dump/phn/train --latents dump/latents/vae/train --exp-dir exp/lm
     latentspeech export-tts --vae exp/vae --lm exp/lm --out pretrained/default [--dtype float16]
@@ -6,6 +6,8 @@
     latentspeech tts --text "Hello." --prompt espeak-f4 --out out.wav   # an example prompt shipped with the model
     latentspeech tts --text-file meta.lst --out-dir gen/          # seed-tts-eval list utt|prompt_text|prompt_wav|text
     latentspeech tts --list-models
+    latentspeech dump-gta-latents --model default --data dump/phn/train --latents dump/latents/vae/train \
+        --out dump/gta/train                                       # decoder fine-tuning data (lm/gta.py)
 """
 
 from __future__ import annotations
@@ -95,6 +97,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_decode_args(p)
     p.set_defaults(func=cmd_tts, _parser=p)
 
+    p = sub.add_parser("dump-gta-latents",
+                       help="the LM's teacher-forced samples of every frame of a latent dump (σ-VAE decoder "
+                            "fine-tuning data, train-vae data.latents)")
+    p.add_argument("--model", default="default", help="'tts' model (name or dir) whose σ-VAE made --latents")
+    p.add_argument("--data", required=True, help="phoneme dump dir (text), e.g. dump/phn/train")
+    p.add_argument("--latents", required=True, help="latent dump dir of the same utterances")
+    p.add_argument("--out", required=True, help="output latent dump dir, e.g. dump/gta/train")
+    p.add_argument("--prompt-seconds", type=float, default=3.0,
+                   help="true frames kept at the start (at most half the utterance); the rest are sampled")
+    p.add_argument("--max-utts", type=int, default=None, help="only the first N utterances of the dump")
+    p.add_argument("--shard", default=None, metavar="I/N", help="only shard I of N (1-based)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--force", action="store_true", help="remake utterances already dumped")
+    g = p.add_argument_group("decoding (defaults: the model's decode config)")
+    g.add_argument("--steps", type=int, default=None)
+    g.add_argument("--cfg-scale", "--cfg", dest="cfg_scale", type=float, default=None)
+    g.add_argument("--temperature", type=float, default=None)
+    g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None)
+    p.set_defaults(func=cmd_dump_gta_latents)
+
 
 def cmd_train_lm(args) -> int:
     from latentspeech.config import load_config
@@ -110,6 +134,26 @@ def cmd_train_lm(args) -> int:
     train_lm(config, args.data, args.latents, args.exp_dir, data_dir=args.data_dir, resume=args.resume,
              device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents,
              init_from=args.init_from)
+    return 0
+
+
+def cmd_dump_gta_latents(args) -> int:
+    import torch
+
+    from latentspeech.data.dump import parse_shard
+    from latentspeech.lm.gta import dump_gta_latents
+
+    for path, what in ((args.data, "--data"), (args.latents, "--latents")):
+        if not Path(path).is_dir():
+            raise InputError(f"{what} directory '{path}' does not exist")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    decode = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
+              "solver": args.solver}
+    dump_gta_latents(args.model, args.data, args.latents, args.out, decode=decode,
+                     prompt_seconds=args.prompt_seconds, seed=args.seed, max_utts=args.max_utts,
+                     shard=parse_shard(args.shard) if args.shard else None, force=args.force,
+                     device=_device(args.device))
     return 0
 
 

@@ -24,7 +24,7 @@ from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["parse_shard", "dump_latents", "read_wav_list"]
+__all__ = ["parse_shard", "dump_latents", "read_wav_list", "save_npy", "write_index"]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -52,15 +52,17 @@ def read_wav_list(data_dir: str | Path) -> list[tuple[str, str]]:
     return [(u, p if Path(p).is_absolute() or not (base / p).exists() else str(base / p)) for u, p in items]
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """np.save via a temp file + rename (a killed job leaves no half-written .npy)."""
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         np.save(f, array)
     os.replace(tmp, path)
 
 
-def _write_index(out: Path, utts: list[str], vae_dir: Path, data_dir: Path) -> bool:
-    """Write latents.scp / utt2num_frames / vae.yaml (/ utt2spk) if every utterance is dumped."""
+def write_index(out: Path, utts: list[str], vae_yaml: Path, utt2spk: Path) -> bool:
+    """Write latents.scp / utt2num_frames / vae.yaml (a copy of `vae_yaml`) / utt2spk (the entries of `utt2spk`,
+    if that file exists) if every utterance of `utts` is dumped under `out`/latents; → whether it did."""
     from latentspeech.data.kaldi import read_kaldi_file, write_kaldi_file
 
     frames = {}
@@ -71,11 +73,11 @@ def _write_index(out: Path, utts: list[str], vae_dir: Path, data_dir: Path) -> b
         frames[utt] = np.load(p, mmap_mode="r").shape[0]
     write_kaldi_file(out / "latents.scp", {u: f"latents/{u}.npy" for u in utts})
     write_kaldi_file(out / "utt2num_frames", frames)
-    if (data_dir / "utt2spk").is_file():
-        utt2spk = read_kaldi_file(data_dir / "utt2spk")
-        write_kaldi_file(out / "utt2spk", {u: utt2spk[u] for u in utts if u in utt2spk})
+    if utt2spk.is_file():
+        spk = read_kaldi_file(utt2spk)
+        write_kaldi_file(out / "utt2spk", {u: spk[u] for u in utts if u in spk})
     tmp = out / "vae.yaml.tmp"
-    shutil.copyfile(vae_dir / "config.yaml", tmp)
+    shutil.copyfile(vae_yaml, tmp)
     os.replace(tmp, out / "vae.yaml")
     return True
 
@@ -122,7 +124,7 @@ def _encode_items(items: list[tuple[str, str]], vae_dir: str, out: str, max_batc
             mu = vae.encode(x.to(device), normalize=True).float().cpu().numpy()
             for i, (utt, w) in enumerate(batch):
                 n = -(-len(w) // vae.hop_length)
-                _save_npy(lat_dir / f"{utt}.npy", mu[i, :n].astype(np.float16))
+                save_npy(lat_dir / f"{utt}.npy", mu[i, :n].astype(np.float16))
                 done += 1
             bar.update(len(batch))
     bar.close()
@@ -158,7 +160,7 @@ def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_di
                     for part in parts if part]
             for f in futs:
                 f.result()
-    if _write_index(out, utts, vae_dir, data_dir):
+    if write_index(out, utts, vae_dir / "config.yaml", data_dir / "utt2spk"):
         log.info("wrote %s/latents.scp (%d utterances, %.1f s)", out, len(utts), time.perf_counter() - t0)
     else:
         log.info("shard done in %.1f s; index files are written once every utterance is dumped",

@@ -181,8 +181,14 @@ class SigmaVAE(nn.Module):
         wav = self.decoder(z.transpose(1, 2))  # [B, D, N] → [B, 1, N * hop]
         return wav[..., : z.shape[1] * self.hop_length]
 
-    def forward(self, wav: Tensor, generator: torch.Generator | None = None) -> VAEOutput:
-        """Training/eval pass: [B, 1, T] → reconstruction [B, 1, N * hop] (noisy z in train mode)."""
+    def forward(self, wav: Tensor, generator: torch.Generator | None = None,
+                latents: Tensor | None = None) -> VAEOutput:
+        """Training/eval pass: [B, 1, T] → reconstruction [B, 1, N * hop] (noisy z in train mode).
+
+        `latents` [B, N, D] (raw μ scale): decode these instead of encoding `wav` (decoder fine-tuning on latents
+        from elsewhere, e.g. an LM's; regulariser 0)."""
+        if latents is not None:
+            return VAEOutput(wav=self.decode(latents), mu=latents, z=latents, reg=latents.new_zeros(()))
         h = self._encode_raw(wav)
         z, mu, reg = self.sample_posterior(h, generator)
         return VAEOutput(wav=self.decode(z), mu=mu, z=z, reg=reg)

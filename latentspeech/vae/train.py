@@ -36,7 +36,7 @@ from latentspeech.vae.model import SigmaVAE, VAEConfig
 log = logging.getLogger(__name__)
 
 __all__ = ["LossConfig", "DataConfig", "OptimConfig", "TrainConfig", "VAETrainConfig", "CropSampler",
-           "train_vae", "load_init_weights", "compute_latent_stats", "export_vae", "read_wav_list"]
+           "LatentCropSampler", "train_vae", "load_init_weights", "compute_latent_stats", "export_vae", "read_wav_list"]
 
 
 @dataclass
@@ -61,6 +61,12 @@ class DataConfig:
     valid_utts: int = 8
     valid_max_seconds: float = 8.0
     stats_utts: int = 200               # utterances sampled for latent mean/std
+    # Decoder fine-tuning on given latents (needs train.freeze_encoder): a latent dump of the training data dir's
+    # utterances, e.g. the LM's ground-truth-aligned samples (`latentspeech dump-gta-latents`, lm/gta.py). With
+    # probability latents_prob a step decodes crops of these frames (utterances shorter than a crop are skipped)
+    # instead of the encoder's noisy μ; the loss compares with the same crop of the recording.
+    latents: str = ""
+    latents_prob: float = 1.0
 
 
 @dataclass
@@ -118,6 +124,44 @@ class CropSampler:
                 wav = wav[start: start + self.crop]
             out[i, 0, : len(wav)] = wav
         return torch.from_numpy(out)
+
+
+class LatentCropSampler:
+    """Aligned crops of (audio [B, 1, F·hop], normalised latents [B, F, D]) from a latent dump of the same
+    utterances; frame k ↔ samples [k·hop, (k + 1)·hop). The batch of a step is a function of (seed, step, rank)."""
+
+    def __init__(self, items: list[tuple[str, str]], latent_dir: str | Path, sample_rate: int, hop_length: int,
+                 crop_frames: int, seed: int):
+        from latentspeech.data.datasets import read_map
+
+        latent_dir = Path(latent_dir)
+        scp = read_map(latent_dir / "latents.scp")
+        n2f = read_map(latent_dir / "utt2num_frames")
+        self.items = [(p, latent_dir / scp[u]) for u, p in items if u in scp and int(n2f[u]) >= crop_frames]
+        if not self.items:
+            raise DataDirError(f"{latent_dir} has no utterance of the training data dir with >= {crop_frames} frames")
+        log.info("data.latents: %d of %d training utterances from %s", len(self.items), len(items), latent_dir)
+        self.sr, self.hop, self.frames, self.seed = sample_rate, hop_length, crop_frames, seed
+
+    def batch(self, step: int, batch_size: int, rank: int = 0) -> tuple[Tensor, Tensor]:
+        from latentspeech.audio.io import load_audio
+
+        rng = np.random.default_rng([self.seed, step, rank, 1])
+        f, hop = self.frames, self.hop
+        wavs = np.zeros((batch_size, 1, f * hop), dtype=np.float32)
+        lats = []
+        for i, j in enumerate(rng.integers(len(self.items), size=batch_size)):
+            wav_path, lat_path = self.items[j]
+            wav, _ = load_audio(wav_path, self.sr)
+            z = np.load(lat_path)
+            if z.shape[0] != -(-len(wav) // hop):
+                raise DataDirError(f"{lat_path} has {z.shape[0]} frames but its audio {wav_path} makes "
+                                   f"{-(-len(wav) // hop)}: the dump is of other audio or another VAE")
+            start = int(rng.integers(z.shape[0] - f + 1))
+            piece = wav[start * hop: (start + f) * hop]
+            wavs[i, 0, : len(piece)] = piece
+            lats.append(z[start: start + f].astype(np.float32))
+        return torch.from_numpy(wavs), torch.from_numpy(np.stack(lats))
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -207,6 +251,9 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         raise ConfigError("train.precision fp16 needs a GPU; use fp32 or bf16 on CPU")
     if tc.freeze_encoder and init_from is None and not resume:
         raise ConfigError("train.freeze_encoder keeps a trained encoder: pass --init-from VAE_MODEL")
+    if cfg.data.latents and not tc.freeze_encoder:
+        raise ConfigError("data.latents fine-tunes the decoder of a trained VAE: also set train.freeze_encoder=true "
+                          "(and --init-from the VAE that made the latents)")
     exp = Path(exp_dir)
     seed_everything(tc.seed + dist.rank)
     train_items = read_wav_list(data_dir)
@@ -273,6 +320,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
 
     crop = max(1, int(cfg.data.crop_seconds * cfg.model.sample_rate) // cfg.model.hop_length) * cfg.model.hop_length
     sampler = CropSampler(train_paths, cfg.model.sample_rate, crop, tc.seed)
+    latent_sampler = LatentCropSampler(train_items, cfg.data.latents, cfg.model.sample_rate, cfg.model.hop_length,
+                                       crop // cfg.model.hop_length, tc.seed) if cfg.data.latents else None
     max_valid = int(cfg.data.valid_max_seconds * cfg.model.sample_rate)
     valid_wavs = [torch.from_numpy(load_audio(p, cfg.model.sample_rate)[0][:max_valid]).view(1, 1, -1).to(device)
                   for _, p in valid_items] if dist.is_main else []
@@ -291,10 +340,16 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                 export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
                 model.train()
         t0 = time.perf_counter()
-        wav = sampler.batch(step, cfg.data.batch_size, dist.rank).to(device, non_blocking=True)
+        latents = None
+        if latent_sampler is not None and np.random.default_rng([tc.seed, step, 2]).random() < cfg.data.latents_prob:
+            wav, latents = latent_sampler.batch(step, cfg.data.batch_size, dist.rank)
+            wav = wav.to(device, non_blocking=True)
+            latents = latents.to(device) * model.latent_std + model.latent_mean  # the decoder's (raw μ) scale
+        else:
+            wav = sampler.batch(step, cfg.data.batch_size, dist.rank).to(device, non_blocking=True)
         t_data += time.perf_counter() - t0
         with _autocast(device, tc.precision):
-            out = model_t(wav)
+            out = model_t(wav, latents=latents)
         wav_hat = out.wav.float()
         mel = mel_loss(wav_hat, wav)
         stft = stft_loss(wav_hat, wav)
