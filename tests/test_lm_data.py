@@ -202,3 +202,22 @@ def test_train_lm_with_padded_shapes_takes_the_same_steps(dump, tmp_path):
         weights.append(torch.load(exp / "checkpoints" / "step_00000002.pt", weights_only=True)["model"])
     for k, v in weights[0].items():
         torch.testing.assert_close(weights[1][k], v, rtol=1e-4, atol=1e-5)
+
+
+def test_validation_on_padded_shapes_gives_the_same_losses(dump):
+    import functools
+
+    from helpers_lm import tiny_lm
+    from latentspeech.lm.train import evaluate
+
+    phn, lat, _ = dump
+    data = LMDataset(phn, lat, PhonemeVocab.default(), LMDataConfig(cross_prompt_prob=0.0))
+    lm = tiny_lm(vocab_size=len(PhonemeVocab.default()), ctc_weight=0.2)
+    results = []
+    for pad in (0, 16):
+        loader = torch.utils.data.DataLoader(data, batch_size=4, collate_fn=functools.partial(collate_lm,
+                                                                                             pad_multiple=pad))
+        results.append(evaluate(lm, loader, torch.device("cpu"), fixed_length=pad > 0))
+    assert results[0].keys() == results[1].keys()
+    for k, v in results[0].items():
+        assert results[1][k] == pytest.approx(v, rel=1e-4, abs=1e-6), k

@@ -137,9 +137,10 @@ def step_context(names: list[str], autocast_dtype: torch.dtype | None = None,
 
 @torch.no_grad()
 def evaluate(lm: LatentLM, loader, device: torch.device,
-             context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> dict[str, float]:
+             context: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+             fixed_length: bool = False) -> dict[str, float]:
     """Mean losses over a loader with fixed noise (no CFG dropout: eval mode); `context` makes each pass's
-    autocast/attention-kernel context (step_context).
+    autocast/attention-kernel context (step_context); `fixed_length` as in LatentLM.forward (data.pad_multiple).
 
     Also `diffusion_no_text` (every phoneme replaced by the CFG null vector, same noise) and `text_gain` =
     diffusion_no_text − diffusion: how much the model reads the text. Near 0 = it only continues the prompt.
@@ -153,8 +154,9 @@ def evaluate(lm: LatentLM, loader, device: torch.device,
         args = (t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"])
         seed = 1000 * n
         with context():
-            out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed))
-            no_text = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), drop_text=True)
+            out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), fixed_length=fixed_length)
+            no_text = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), drop_text=True,
+                              fixed_length=fixed_length)
         out["diffusion_no_text"] = no_text["diffusion"]
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + float(v)
@@ -309,7 +311,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             logger.update(step, {**{k: v.item() for k, v in out.items()},  # loss, diffusion, stop (, ctc)
                                  "grad_norm": grad_norm.item(), "lr": sched.get_last_lr()[0]})
             if valid_loader is not None and (step % tc.valid_every == 0 or step == tc.max_steps):
-                logger.scalars("valid", evaluate(lm, valid_loader, dev, context), step)
+                logger.scalars("valid", evaluate(lm, valid_loader, dev, context, config.data.pad_multiple > 0), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
                 last = save()
             if tc.max_minutes > 0:
