@@ -78,7 +78,8 @@ def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(t
     run = _packed_dump(tmp_path, tgz=True)  # the variants unpack it once, then run side by side
     run["env"].update(EXP_ROOT=str(tmp_path / "exps"), PROBE_MINUTES="0.05", RESERVE_SECONDS="2")
     r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "0.4", "shared=",
-                        "sepos=model.separate_positions=true,train.ema_decay=0.5", "--", "--set", "train.log_every=2"],
+                        "sepos=model.separate_positions=true,train.ema_decay=0.5,train.attention_backends=[efficient;math]",
+                        "--", "--set", "train.log_every=2"],
                        **run)
     assert r.returncode == 0, r.stdout + r.stderr
     logs = (tmp_path / "out/train_logs.txt").read_text()
@@ -93,6 +94,7 @@ def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(t
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sepos", "shared", "train_logs.txt"]
     state = torch.load(max((tmp_path / "exps/device_sepos/checkpoints").glob("step_*.pt")), weights_only=False)
     assert state["config"]["model"]["separate_positions"] is True and "ema" in state
+    assert state["config"]["train"]["attention_backends"] == ["efficient", "math"]  # ';' became ','
     assert state["step"] <= fitted["sepos"]
 
     r = subprocess.run(["bash", "tools/device/train_lm_variants.sh", "1", "bad name="], **run)

@@ -5,30 +5,22 @@
 #   device run: command="bash tools/device/speed_probe.sh 45 old=train.attention_backends=[cudnn;flash;efficient;math]
 #               new= padded=data.pad_multiple=16 -- --set data.max_batch_seconds=400 --set data.num_workers=4",
 #               carry=[".device"]
-# VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] as in train_lm_variants.sh (no commas inside a value: write lists with
-# ';' for ',', e.g. train.attention_backends=[flash;math]); options after -- go to every run.
+# VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] as in train_lm_variants.sh (tools/device/variants.sh: lists are
+# written with ';' for ','); options after -- go to every run.
 set -euo pipefail
-usage="usage: $0 SECONDS NAME=[KEY=VALUE,...] ... [-- train-lm options]"
-[ $# -ge 2 ] || { echo "${usage}" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
-seconds=$1; shift
-variants=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants+=("$1"); shift; done
-[ $# -eq 0 ] || shift
-common=("$@")
+. tools/device/variants.sh
+parse_variant_args "usage: $0 SECONDS NAME=[KEY=VALUE,...] ... [-- train-lm options]" "$@"
+seconds=${limit}
 out=${OUT:?OUT must name the folder whose files come back}
-for v in "${variants[@]}"; do
-    [[ "${v}" =~ ^[A-Za-z0-9_-]+= ]] || { echo "$0: error: variant '${v}' is not NAME=[KEY=VALUE,...]" >&2; exit 2; }
-done
 mkdir -p "${out}"
 root=$(mktemp -d)
 trap 'rm -rf "${root}"' EXIT
 report="${out}/speed.txt"
 printf "%-16s %8s %10s   %s\n" variant steps "it/s" settings | tee "${report}"
 for v in "${variants[@]}"; do
-    name=${v%%=*} spec=${v#*=} sets=()
-    IFS=',' read -r -a kv <<< "${spec}"
-    for p in "${kv[@]}"; do [ -z "${p}" ] || sets+=(--set "${p//;/,}"); done
+    name=${v%%=*} spec=${v#*=}
+    variant_sets "${spec}"
     EXP="${root}/${name}" OUT="${root}/${name}_out" bash tools/device/train_lm.sh \
         "$(awk -v s="${seconds}" 'BEGIN { print s / 60 }')" "${sets[@]}" "${common[@]}" \
         --set train.max_steps=100000000 --set train.log_every=10 --set train.valid_every=100000000 \

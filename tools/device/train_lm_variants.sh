@@ -6,27 +6,21 @@
 # deadline (at 95% of the probe's rate).
 #   device run: command="bash tools/device/train_lm_variants.sh 8.5 shared= sepos=model.separate_positions=true
 #               -- --set data.num_workers=4", carry=[".device"], timeout_s=600
-# VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] (each pair becomes --set KEY=VALUE); options after -- go to every run.
+# VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] (each pair becomes --set KEY=VALUE; lists are written with ';' for ',',
+# tools/device/variants.sh); options after -- go to every run.
 # Back: $OUT/NAME/lm_step_N.pt.part* (two pieces for a 10M LM) and $OUT/train_logs.txt (nvidia-smi, each run's
 # log tail): three variants fit the device tool's 8 returned files. Then, here, per variant:
 #   tools/device/unpack.sh FILES_AT/NAME exp/lm_NAME
 set -euo pipefail
-usage="usage: $0 MINUTES NAME=[KEY=VALUE,...] ... [-- train-lm options]"
-[ $# -ge 2 ] || { echo "${usage}" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
-minutes=$1; shift
-variants=()
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do variants+=("$1"); shift; done
-[ $# -eq 0 ] || shift
-common=("$@")
+. tools/device/variants.sh
+parse_variant_args "usage: $0 MINUTES NAME=[KEY=VALUE,...] ... [-- train-lm options]" "$@"
+minutes=${limit}
 out=${OUT:?OUT must name the folder whose files come back}
 probe=${PROBE_MINUTES:-1}
 reserve=${RESERVE_SECONDS:-60}  # start-up of the second phase + writing the slim checkpoint
 t0=$(date +%s)
 minutes_s=$(awk -v m="${minutes}" 'BEGIN { printf "%d", m * 60 }')
-for v in "${variants[@]}"; do
-    [[ "${v}" =~ ^[A-Za-z0-9_-]+= ]] || { echo "$0: error: variant '${v}' is not NAME=[KEY=VALUE,...]" >&2; exit 2; }
-done
 mkdir -p "${out}"
 d=${DEVICE_DIR:-.device}/dump  # unpack a TGZ=1 dump once, before the runs start side by side
 if [ ! -d "${d}" ] && [ -f "${d}.tgz" ]; then tar xzf "${d}.tgz" -C "$(dirname "${d}")"; fi
@@ -34,9 +28,8 @@ logs="${out}/train_logs.txt"
 { date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2> /dev/null || true; } > "${logs}"
 
 run_variant() {  # NAME SETS: probe, then the rest of the time budget with a fitted schedule
-    local name=$1 spec=$2 sets=() kv probe_out steps rate left max_steps
-    IFS=',' read -r -a kv <<< "${spec}"
-    for p in "${kv[@]}"; do [ -z "${p}" ] || sets+=(--set "${p}"); done
+    local name=$1 spec=$2 sets probe_out steps rate left max_steps
+    variant_sets "${spec}"
     export EXP=${EXP_ROOT:-exp}/device_${name}
     probe_out=$(mktemp -d)
     OUT=${probe_out} bash tools/device/train_lm.sh "${probe}" "${sets[@]}" "${common[@]}" \
