@@ -74,6 +74,8 @@ def dump_gta_latents(model: str | Path, phn_dir: str | Path, latent_dir: str | P
     overrides of the model's decode config (steps, cfg_scale, temperature, solver). An utterance's noise comes
     from (seed, utt) alone, so shards and resumed runs give the same files. `max_utts`: an evenly spaced subset of
     the dump (so every speaker of a dump sorted by speaker), the same for every shard."""
+    from tqdm import tqdm
+
     from latentspeech.api import TTS
     from latentspeech.data.datasets import LMDataConfig, LMDataset
     from latentspeech.data.dump import save_npy, write_index
@@ -97,8 +99,6 @@ def dump_gta_latents(model: str | Path, phn_dir: str | Path, latent_dir: str | P
              len(index), len(todo), decode_config.steps, decode_config.cfg_scale, decode_config.temperature,
              decode_config.solver)
     t0, frames_made = time.perf_counter(), 0
-    from tqdm import tqdm
-
     for i in tqdm(todo, unit="utt", mininterval=10):
         frames = torch.from_numpy(data.load_frames(i)).to(device)
         p = gta_prompt_len(frames.shape[0], data.frame_rate, prompt_seconds)
