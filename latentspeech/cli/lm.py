@@ -29,8 +29,9 @@ def _decode_defaults():
     return DecodeConfig()
 
 
-def _add_decode_args(p: argparse.ArgumentParser) -> None:
-    """Decoding flags; default None = the model's decode config (whose defaults are DecodeConfig's)."""
+def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) -> None:
+    """Decoding flags; default None = the model's decode config (whose defaults are DecodeConfig's).
+    `sampling_only`: just how each frame is drawn (steps, CFG, temperature, solver)."""
     d = _decode_defaults()
     g = p.add_argument_group("decoding (defaults: the model's decode config)")
     g.add_argument("--steps", type=int, default=None, help=f"diffusion solver steps per frame (default {d.steps})")
@@ -38,6 +39,8 @@ def _add_decode_args(p: argparse.ArgumentParser) -> None:
                    help=f"classifier-free guidance scale, 1 = off (default {d.cfg_scale})")
     g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
     g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None, help=f"(default {d.solver})")
+    if sampling_only:
+        return
     g.add_argument("--candidates", type=int, default=None, metavar="N",
                    help=f"best-of-N: sample N in one batch, keep the one the LM's CTC head reads as the text best "
                         f"(default {d.candidates})")
@@ -106,17 +109,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output latent dump dir, e.g. dump/gta/train")
     p.add_argument("--prompt-seconds", type=float, default=3.0,
                    help="true frames kept at the start (at most half the utterance); the rest are sampled")
-    p.add_argument("--max-utts", type=int, default=None, help="only the first N utterances of the dump")
+    p.add_argument("--max-utts", type=int, default=None, help="an evenly spaced subset of N utterances of the dump")
     p.add_argument("--shard", default=None, metavar="I/N", help="only shard I of N (1-based)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="remake utterances already dumped")
-    g = p.add_argument_group("decoding (defaults: the model's decode config)")
-    g.add_argument("--steps", type=int, default=None)
-    g.add_argument("--cfg-scale", "--cfg", dest="cfg_scale", type=float, default=None)
-    g.add_argument("--temperature", type=float, default=None)
-    g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None)
+    _add_decode_args(p, sampling_only=True)
     p.set_defaults(func=cmd_dump_gta_latents)
 
 

@@ -30,7 +30,7 @@ from latentspeech.errors import DataDirError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LMDataConfig", "LMDataset", "collate_lm", "read_map", "read_frame_rate"]
+__all__ = ["LMDataConfig", "LMDataset", "collate_lm", "read_map", "read_frame_rate", "read_latent_index"]
 
 
 @dataclass
@@ -84,6 +84,15 @@ def _resolve(path: str, base: Path) -> Path:
     return base / p
 
 
+def read_latent_index(latent_dir: str | os.PathLike) -> dict[str, tuple[Path, int]]:
+    """A latent dump's index: utt → (its .npy path, frame count), from latents.scp and utt2num_frames (an
+    utterance missing from either is left out); relative paths resolve against the dump dir."""
+    latent_dir = Path(latent_dir)
+    scp = read_map(latent_dir / "latents.scp")
+    n2f = read_map(latent_dir / "utt2num_frames")
+    return {u: (_resolve(path, latent_dir), int(n2f[u])) for u, path in scp.items() if u in n2f}
+
+
 class LMDataset(torch.utils.data.Dataset):
     """Examples {utt, phonemes [P] long, frames [N, D] float32, prompt_len} over a phoneme + latent dump."""
 
@@ -95,8 +104,7 @@ class LMDataset(torch.utils.data.Dataset):
         latent_dir = Path(latent_dir)
         self.frame_rate, self.latent_dim = read_frame_rate(latent_dir)
         texts = read_map(Path(phn_dir) / "text")
-        scp = read_map(latent_dir / "latents.scp")
-        n2f = read_map(latent_dir / "utt2num_frames")
+        index = read_latent_index(latent_dir)
         if utt2spk is None and (latent_dir / "utt2spk").is_file():
             utt2spk = read_map(latent_dir / "utt2spk")
         c, fr = self.config, self.frame_rate
@@ -108,10 +116,10 @@ class LMDataset(torch.utils.data.Dataset):
         self.num_frames: list[int] = []
         skipped = {"no latents": 0, "length": 0, "empty text": 0}
         for utt, phn in texts.items():
-            if utt not in scp or utt not in n2f:
+            if utt not in index:
                 skipped["no latents"] += 1
                 continue
-            n = int(n2f[utt])
+            path, n = index[utt]
             if not lo <= n <= hi or n < 2:
                 skipped["length"] += 1
                 continue
@@ -122,7 +130,7 @@ class LMDataset(torch.utils.data.Dataset):
             self.utts.append(utt)
             self.phonemes.append(phn)
             self.ids.append(ids)
-            self.paths.append(_resolve(scp[utt], latent_dir))
+            self.paths.append(path)
             self.num_frames.append(n)
         if not self.utts:
             raise DataDirError(f"no usable utterances in {phn_dir} + {latent_dir} (skipped: {skipped})")

@@ -132,12 +132,10 @@ class LatentCropSampler:
 
     def __init__(self, items: list[tuple[str, str]], latent_dir: str | Path, sample_rate: int, hop_length: int,
                  crop_frames: int, seed: int):
-        from latentspeech.data.datasets import read_map
+        from latentspeech.data.datasets import read_latent_index
 
-        latent_dir = Path(latent_dir)
-        scp = read_map(latent_dir / "latents.scp")
-        n2f = read_map(latent_dir / "utt2num_frames")
-        self.items = [(p, latent_dir / scp[u]) for u, p in items if u in scp and int(n2f[u]) >= crop_frames]
+        index = read_latent_index(latent_dir)
+        self.items = [(p, index[u][0]) for u, p in items if u in index and index[u][1] >= crop_frames]
         if not self.items:
             raise DataDirError(f"{latent_dir} has no utterance of the training data dir with >= {crop_frames} frames")
         log.info("data.latents: %d of %d training utterances from %s", len(self.items), len(items), latent_dir)
