@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -72,6 +73,25 @@ def test_device_round_trip_on_cpu(tmp_path):
     SigmaVAE.save_pretrained(TTS.from_pretrained(make_tts_dir(tmp_path / "src")).vae, str(vae_dir))
     assert main(["-q", "export-tts", "--vae", str(vae_dir), "--lm", str(exp), "--out", str(tmp_path / "tts")]) == 0
     assert "step 4, EMA weights" in (tmp_path / "tts/README.md").read_text()
+
+    # the exported model's LM alone travels (lm_init.py) and warm-starts a device run: lr 0 keeps its weights
+    r = subprocess.run([sys.executable, "tools/device/lm_init.py", str(tmp_path / "tts"), str(tmp_path / "carry/init")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    from safetensors.torch import load_file
+    lm = load_file(str(tmp_path / "carry/init/model.safetensors"))
+    assert lm and all(k.startswith("lm.") and v.dtype == torch.float16 for k, v in lm.items() if v.is_floating_point())
+    r = subprocess.run(["bash", "tools/device/train_lm.sh", "5", "--init-from", str(tmp_path / "carry/init"),
+                        "--set", "train.max_steps=1", "--set", "optim.lr=0.0"],
+                       **{**run, "env": {**run["env"], "EXP": str(tmp_path / "exp_init")}})
+    assert r.returncode == 0, r.stdout + r.stderr
+    state = torch.load(tmp_path / "exp_init/checkpoints/step_00000001.pt", weights_only=True)
+    assert state["model"].keys() == {k[3:] for k in lm}
+    for k, v in lm.items():
+        assert torch.equal(state["model"][k[3:]], v.float() if v.is_floating_point() else v), k
+    r = subprocess.run([sys.executable, "tools/device/lm_init.py", str(tmp_path / "vae"), str(tmp_path / "x")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "a tts model is needed" in r.stderr
 
 
 def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(tmp_path):

@@ -1,0 +1,47 @@
+"""A "tts" model dir → OUT_DIR with only what `train-lm --init-from` reads: config.yaml and the LM's weights
+(`lm.*`, fp16). The shipped default (40 MB) beside a dump would pass the device tool's 64 MiB; its LM alone is
+21 MB. Here, before a device call that fine-tunes the default:
+
+    python tools/device/lm_init.py default .device/init_default
+    # device run, carry [".device"]: ... train_lm.sh MINUTES --init-from .device/init_default ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model", help="a tts model dir, or a name under pretrained/ (e.g. default)")
+    p.add_argument("out_dir")
+    args = p.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from safetensors.torch import save_file
+
+    from latentspeech.api import TTSModelConfig
+    from latentspeech.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_model_dir
+    from latentspeech.pretrained import resolve_model
+
+    try:
+        model_dir = resolve_model(args.model)
+        _, state, _ = load_model_dir(model_dir, TTSModelConfig, "tts")
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    lm = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items() if k.startswith("lm.")}
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_dir / CONFIG_NAME, out / CONFIG_NAME)
+    save_file(lm, str(out / WEIGHTS_NAME))
+    size = (out / WEIGHTS_NAME).stat().st_size / 2**20
+    print(f"{model_dir} → {out}: {len(lm)} LM tensors, {sum(v.numel() for v in lm.values()) / 1e6:.2f}M parameters, "
+          f"{size:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
