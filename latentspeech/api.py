@@ -100,6 +100,8 @@ class TTS:
         from latentspeech.pretrained import resolve_model, verify_checksum
         from latentspeech.text.vocab import PhonemeVocab
 
+        if _dtype(dtype) == torch.int8:
+            raise InputError("int8 is a storage dtype (export-tts --dtype int8); compute in float32 or bfloat16")
         model_dir = resolve_model(name_or_dir)
         verify_checksum(model_dir)
         config, state, doc = load_model_dir(model_dir, TTSModelConfig, "tts")
@@ -378,7 +380,7 @@ def _dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     table = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
+             "float16": torch.float16, "fp16": torch.float16, "int8": torch.int8}
     if dtype not in table:
         raise InputError(f"unknown dtype '{dtype}'; use one of {', '.join(table)}")
     return table[dtype]

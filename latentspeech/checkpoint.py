@@ -37,7 +37,12 @@ __all__ = [
     "read_model_kind",
     "load_state_dict_strict",
     "sha256_prefix",
+    "quantize_int8",
+    "dequantize_int8",
 ]
+
+INT8_SCALE_SUFFIX = ".int8_scale"  # key of the per-row scale stored beside an int8 weight
+INT8_MIN_NUMEL = 1024  # smaller tensors (norms, biases, tiny projections) stay fp16
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -78,6 +83,43 @@ def sha256_prefix(path: str | os.PathLike, n: int = 8) -> str:
     return h.hexdigest()[:n]
 
 
+def quantize_int8(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weight-only int8 storage: each floating tensor of ≥ 2 dims and ≥ INT8_MIN_NUMEL elements becomes int8 with
+    one symmetric absmax scale per row (dim 0), stored under `key + INT8_SCALE_SUFFIX` (float32); the other
+    floating tensors become float16. `dequantize_int8` inverts it to within half a step per row."""
+    out = {}
+    for k, v in state_dict.items():
+        v = v.detach().cpu()
+        if v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_NUMEL:
+            w = v.float()
+            scale = w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True) / 127.0
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            out[k] = torch.round(w / scale).clamp(-127, 127).to(torch.int8)
+            out[k + INT8_SCALE_SUFFIX] = scale
+        else:
+            out[k] = v.half() if v.is_floating_point() else v
+    return out
+
+
+def dequantize_int8(tensors: dict[str, torch.Tensor], source: str = "weights") -> dict[str, torch.Tensor]:
+    """Inverse of `quantize_int8` (float32 weights); a dict without int8 tensors is returned as it is."""
+    if not any(v.dtype == torch.int8 for v in tensors.values()):
+        return tensors
+    out = {}
+    for k, v in tensors.items():
+        if k.endswith(INT8_SCALE_SUFFIX):
+            if k[: -len(INT8_SCALE_SUFFIX)] not in tensors:
+                raise CheckpointError(f"{source}: scale '{k}' has no int8 weight; re-export the model")
+            continue
+        if v.dtype == torch.int8:
+            scale = tensors.get(k + INT8_SCALE_SUFFIX)
+            if scale is None:
+                raise CheckpointError(f"{source}: int8 weight '{k}' has no scale; re-export the model")
+            v = v.float() * scale.float()
+        out[k] = v
+    return out
+
+
 def save_model_dir(
     out_dir: str | os.PathLike,
     kind: str,
@@ -89,12 +131,15 @@ def save_model_dir(
     """Write ``config.yaml`` + ``model.safetensors`` for a release model of `kind` ('vae', 'lm', 'tts').
 
     `extra` goes into config.yaml beside `model` (e.g. the phoneme table). `dtype` (e.g. float16)
-    casts floating tensors for storage; loading casts them back to the model's dtype.
+    casts floating tensors for storage; loading casts them back to the model's dtype. torch.int8 means
+    weight-only int8 for the matrices and float16 for the rest (`quantize_int8`).
     """
     from safetensors.torch import save_file
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if dtype == torch.int8:
+        state_dict, dtype = quantize_int8(state_dict), None
     tensors = {}
     for k, v in state_dict.items():
         v = v.detach().cpu()
@@ -157,7 +202,7 @@ def load_model_dir(
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights} is unreadable ({e}); re-export or re-download the model") from None
-    return config, state, doc
+    return config, dequantize_int8(state, str(weights)), doc
 
 
 def load_state_dict_strict(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 import latentspeech
 import latentspeech.api as api
@@ -161,6 +162,24 @@ def test_bfloat16_lm_runs(model_dir, prompt):
     tts = api.TTS.from_pretrained(model_dir, dtype="bfloat16")
     out = tts.synthesize("Hello.", prompt, "A prompt.", seed=0, max_seconds=0.2)
     assert np.isfinite(out.wav).all() and len(out.wav) == 5 * 640
+
+
+def test_int8_storage_loads_and_speaks_like_the_float_model(tts, prompt, tmp_path):
+    """export-tts --dtype int8: a smaller model dir that loads as float32 and stays close to the original."""
+    tts.save_pretrained(tmp_path / "i8", dtype="int8")
+    tts.save_pretrained(tmp_path / "f16", dtype="float16")
+    assert (tmp_path / "i8/model.safetensors").stat().st_size < 0.7 * (tmp_path / "f16/model.safetensors").stat().st_size
+    small = api.TTS.from_pretrained(tmp_path / "i8")
+    for a, b in ((tts.lm, small.lm), (tts.vae, small.vae)):
+        for (k, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            if p.is_floating_point():
+                assert q.dtype == torch.float32 and torch.allclose(p, q, atol=p.abs().max() / 127), k
+    ref = tts.synthesize("Hello.", prompt, "A prompt.", seed=0, max_seconds=0.2, temperature=0.0)
+    out = small.synthesize("Hello.", prompt, "A prompt.", seed=0, max_seconds=0.2, temperature=0.0)
+    assert out.wav.shape == ref.wav.shape and np.isfinite(out.wav).all()
+    assert np.corrcoef(out.wav, ref.wav)[0, 1] > 0.9
+    with pytest.raises(InputError, match="storage dtype"):
+        api.TTS.from_pretrained(tmp_path / "i8", dtype="int8")
 
 
 def test_inference_imports_no_training_code(model_dir, prompt, tmp_path):

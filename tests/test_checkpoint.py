@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from latentspeech.checkpoint import (
+    INT8_SCALE_SUFFIX,
     atomic_save,
     load_checkpoint,
     load_model_dir,
@@ -51,6 +52,42 @@ def test_model_dir_round_trip_in_fp16(tmp_path):
     load_state_dict_strict(other, state, "m")
     assert other.weight.dtype == torch.float32
     torch.testing.assert_close(other.weight, model.weight, atol=1e-3, rtol=1e-3)
+
+
+def test_model_dir_in_int8_keeps_each_weight_within_half_a_step_of_its_row(tmp_path):
+    from safetensors.torch import load_file
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 48), torch.nn.LayerNorm(48), torch.nn.Conv1d(48, 32, 3))
+    with torch.no_grad():
+        model[0].weight[5].zero_()  # an all-zero row must not divide by zero
+    save_model_dir(tmp_path / "m", "vae", TinyConfig(), model.state_dict(), dtype=torch.int8)
+    stored = load_file(str(tmp_path / "m/model.safetensors"))
+    assert stored["0.weight"].dtype == torch.int8 and stored["2.weight"].dtype == torch.int8  # matrices, conv kernels
+    assert stored["0.bias"].dtype == torch.float16 and stored["1.weight"].dtype == torch.float16  # small: fp16
+    assert set(stored) == set(model.state_dict()) | {"0.weight" + INT8_SCALE_SUFFIX, "2.weight" + INT8_SCALE_SUFFIX}
+    _, state, _ = load_model_dir(tmp_path / "m", TinyConfig, "vae")
+    assert state.keys() == model.state_dict().keys()
+    for k in ("0.weight", "2.weight"):
+        w, got = model.state_dict()[k], state[k]
+        step = w.abs().flatten(1).amax(1) / 127
+        err = (got - w).abs().flatten(1).amax(1)
+        assert got.dtype == torch.float32 and (err <= step / 2 + 1e-7).all(), k
+        assert not torch.equal(got, w)  # really stored in 8 bits
+    assert torch.equal(state["0.weight"][5], torch.zeros(64))
+    fp16 = save_model_dir(tmp_path / "h", "vae", TinyConfig(), model.state_dict(), dtype=torch.float16)
+    assert (tmp_path / "m/model.safetensors").stat().st_size < 0.6 * (fp16 / "model.safetensors").stat().st_size
+
+
+def test_int8_weight_without_its_scale_is_a_one_line_error(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    save_model_dir(tmp_path / "m", "vae", TinyConfig(), torch.nn.Linear(64, 32).state_dict(), dtype=torch.int8)
+    path = tmp_path / "m/model.safetensors"
+    save_file({k: v for k, v in load_file(str(path)).items() if not k.endswith(INT8_SCALE_SUFFIX)}, str(path))
+    with pytest.raises(CheckpointError, match="has no scale") as e:
+        load_model_dir(tmp_path / "m", TinyConfig, "vae")
+    assert "\n" not in str(e.value)
 
 
 def test_model_dir_of_wrong_kind_or_missing_is_rejected(tmp_path):

@@ -70,8 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lm", required=True, help="train-lm exp dir (newest checkpoint, EMA weights if any)")
     p.add_argument("--out", required=True, help="output model dir, e.g. pretrained/default")
     p.add_argument("--checkpoint", default=None, help="a specific LM checkpoint .pt instead of the newest")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
-                   help="storage dtype of the weights (float16 halves the size)")
+    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "int8"), default=None,
+                   help="storage dtype of the weights (float16 halves the size; int8 = weight-only int8 matrices "
+                        "with per-row scales, float16 for the rest, dequantized to float32 on load)")
     p.add_argument("--decode-config", default=None, metavar="YAML", help="decode defaults to store (conf/decode.yaml)")
     p.add_argument("--prompts", default=None, metavar="LIST",
                    help="example prompts to ship under prompts/: one 'name|wav|transcript' per line")
