@@ -199,3 +199,22 @@ def test_best_of_needs_a_ctc_head():
         Generator(tiny_lm(), DecodeConfig(candidates=2)).generate(*_inputs(), seed=0)
     with pytest.raises(ValueError, match="candidates must be >= 1"):
         DecodeConfig(candidates=0)
+
+
+def test_generation_gives_a_paced_lm_the_prompts_frames_per_phoneme(monkeypatch):
+    """rate_conditioning at inference: every stream (CFG rows too) gets prompt frames / prompt phonemes, where the
+    prompt's phonemes are the sequence minus the text and its separator."""
+    from helpers_lm import tiny_lm_config
+    from latentspeech.lm.decoding import DecodeConfig
+    from latentspeech.lm.generate import Generator
+    from latentspeech.lm.model import LatentLM
+
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(rate_conditioning=True)).eval()
+    seen = []
+    prefill = lm.prefill
+    monkeypatch.setattr(lm, "prefill", lambda *a, **k: (seen.append(a[4]), prefill(*a, **k))[1])
+    gen = Generator(lm, DecodeConfig(steps=2, cfg_scale=2.0, max_seconds=0.5), frame_rate=25.0)
+    phonemes = torch.randint(2, 80, (4 + 1 + 6,))  # 4 prompt phonemes, a separator, 6 of the text
+    out = gen.generate(phonemes, torch.randn(10, 8), 6)
+    assert out.frames.shape[1] == 8 and seen[0].tolist() == [10 / 4] * 2

@@ -184,17 +184,20 @@ class LMDataset(torch.utils.data.Dataset):
             ids = self.ids[k] + self.sep + self.ids[i]
             frames = np.concatenate([prompt, frames], axis=0)
             prompt_len = prompt.shape[0]
+            rate = prompt.shape[0] / max(1, len(self.ids[k]))  # the prompt's own frames per phoneme
         else:
             frac = rng.uniform(c.prompt_min_frac, c.prompt_max_frac)
             prompt_len = int(round(min(frac * n, c.prompt_seconds * self.frame_rate)))
             prompt_len = max(1, min(prompt_len, n - 1))
             ids = self.ids[i]
+            rate = n / max(1, len(ids))  # no alignment of the prompt part: the whole utterance's rate
         return {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
-                "frames": torch.from_numpy(frames), "prompt_len": prompt_len}
+                "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
 
 
 def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, Any]:
-    """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens;
+    """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens,
+    rates (the prompt's frames per phoneme, for LMConfig.rate_conditioning);
     P and N rounded up to a multiple of `pad_multiple` when it is > 0."""
     b = len(items)
     p = max(len(it["phonemes"]) for it in items)
@@ -214,4 +217,5 @@ def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, 
         "frames": frames,
         "frame_lens": torch.tensor([it["frames"].shape[0] for it in items]),
         "prompt_lens": torch.tensor([it["prompt_len"] for it in items]),
+        "rates": torch.tensor([float(it.get("rate", 1.0)) for it in items]),
     }

@@ -74,8 +74,11 @@ class Generator:
         t0 = time.perf_counter()
         cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
         drop = torch.arange(s, device=dev) >= k if guided else None
+        # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
+        n_prompt = phonemes.numel() - n_text - 1 if n_text_phonemes is not None else phonemes.numel()
+        rates = torch.full((s,), max(prompt_frames.shape[0], 1) / max(n_prompt, 1), device=dev)
         h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
-                       cache, drop)  # [S, C]
+                       cache, drop, rates)  # [S, C]
         self._sync(dev)
         self.timings["prefill_s"] = time.perf_counter() - t0
         return h, cache, limit, self.min_frames(n_text)

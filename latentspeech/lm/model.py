@@ -61,6 +61,11 @@ class LMConfig:
     # (targets stay clean), so the next frame cannot be read off the previous ones (whose encoder saw a little
     # of the future) and the text must be used. 0 = off.
     context_noise: float = 0.0
+    # Pace from the prompt: BOS += rate_emb(log frames per phoneme of the prompt), a zero-initialised linear map
+    # (so a model warm-started with it speaks as before until it learns to use it). Training gives each example
+    # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. README *Where the TTS loses
+    # words*: the LMs so far ignore the prompt's pace (r ≈ 0.05) and lose words where they mis-time.
+    rate_conditioning: bool = False
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -99,6 +104,10 @@ class LatentLM(nn.Module):
         self.head = DiffusionHead(config.latent_dim, c, config.head_width, config.head_depth)
         self.schedule = CosineSchedule(config.n_train_steps)
         self._init_weights()
+        if config.rate_conditioning:
+            self.rate_emb = nn.Linear(1, c)
+            nn.init.zeros_(self.rate_emb.weight)
+            nn.init.zeros_(self.rate_emb.bias)
 
     def _init_weights(self) -> None:
         """N(0, 0.02) for the transformer, residual outputs scaled by 1/sqrt(2·n_layer) (GPT-2)."""
@@ -130,6 +139,16 @@ class LatentLM(nn.Module):
             x = torch.where(drop_text.view(-1, 1, 1), self.null_text.to(x.dtype), x)
         return x
 
+    def embed_bos(self, batch: int, dtype: torch.dtype, rates: Tensor | None = None) -> Tensor:
+        """BOS [B, 1, C]; with rate_conditioning, plus rate_emb(log rates) (rates [B]: frames per phoneme)."""
+        bos = self.bos.to(dtype).expand(batch, 1, -1)
+        if self.config.rate_conditioning:
+            if rates is None:
+                raise ValueError("this LM was trained with rate_conditioning: pass rates (frames per phoneme)")
+            log_rate = rates.to(self.rate_emb.weight.dtype).clamp(min=1e-3).log().view(-1, 1)
+            bos = bos + self.rate_emb(log_rate).to(dtype).view(batch, 1, -1)
+        return bos
+
     def _run(self, x: Tensor, cache: KVCache | None = None, positions: Tensor | None = None) -> Tensor:
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i, positions)
@@ -139,7 +158,7 @@ class LatentLM(nn.Module):
 
     # --- teacher-forced forward --------------------------------------------------------------------
     def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
-                drop_text: Tensor | None = None, fixed_length: bool = False) -> LMOutput:
+                drop_text: Tensor | None = None, fixed_length: bool = False, rates: Tensor | None = None) -> LMOutput:
         """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded).
 
         The joint sequence is as long as the longest example (one host sync), or with `fixed_length` P + N + 1
@@ -151,7 +170,7 @@ class LatentLM(nn.Module):
         dev = phonemes.device
         text = self.embed_text(phonemes, drop_text)  # [B, P, C]
         text = text * (torch.arange(p, device=dev)[None] < phoneme_lens[:, None]).unsqueeze(-1).to(text.dtype)
-        audio = torch.cat([self.bos.to(text.dtype).expand(b, 1, c), self.frame_proj(frames.to(self.dtype))], 1)
+        audio = torch.cat([self.embed_bos(b, text.dtype, rates), self.frame_proj(frames.to(self.dtype))], 1)
         j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
         length = p + n + 1 if fixed_length else int((phoneme_lens + frame_lens).max()) + 1
@@ -170,12 +189,12 @@ class LatentLM(nn.Module):
 
     def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
              prompt_lens: Tensor, generator: torch.Generator | None = None,
-             drop_text: bool = False, fixed_length: bool = False) -> dict[str, Tensor]:
+             drop_text: bool = False, fixed_length: bool = False, rates: Tensor | None = None) -> dict[str, Tensor]:
         """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
 
         Prompt frames and padding get no loss. CFG text dropout is applied here in training mode;
         `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics);
-        `fixed_length`: see forward().
+        `fixed_length`, `rates`: see forward() and embed_bos().
         Returns {'loss', 'diffusion', 'stop'}.
         """
         cfg = self.config
@@ -190,7 +209,7 @@ class LatentLM(nn.Module):
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
             history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
-        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,
@@ -251,14 +270,14 @@ class LatentLM(nn.Module):
         return KVCache(c.n_layer, batch, c.n_head, c.d_model // c.n_head, max_len, device)
 
     def prefill(self, phonemes: Tensor, prompt_frames: Tensor, cache: KVCache,
-                drop_text: Tensor | None = None) -> Tensor:
+                drop_text: Tensor | None = None, rates: Tensor | None = None) -> Tensor:
         """Run [phonemes] [BOS] [prompt frames] into an empty cache; → last state [B, C] (predicts the next frame).
 
-        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0).
+        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0); rates [B] with rate_conditioning.
         """
         b = phonemes.shape[0]
         text = self.embed_text(phonemes, drop_text)
-        bos = self.bos.to(text.dtype).expand(b, 1, -1)
+        bos = self.embed_bos(b, text.dtype, rates)
         x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
         if not self.config.separate_positions:
             return self._run(x, cache)[:, -1]
