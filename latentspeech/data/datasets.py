@@ -94,7 +94,8 @@ def read_latent_index(latent_dir: str | os.PathLike) -> dict[str, tuple[Path, in
 
 
 class LMDataset(torch.utils.data.Dataset):
-    """Examples {utt, phonemes [P] long, frames [N, D] float32, prompt_len} over a phoneme + latent dump."""
+    """Examples {utt, phonemes [P] long, frames [N, D] float32, prompt_len, rate (the prompt's frames per phoneme)}
+    over a phoneme + latent dump."""
 
     def __init__(self, phn_dir: str | os.PathLike, latent_dir: str | os.PathLike, vocab: Any,
                  config: LMDataConfig | None = None, utt2spk: dict[str, str] | None = None, seed: int = 0):

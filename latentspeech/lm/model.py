@@ -64,7 +64,7 @@ class LMConfig:
     # Pace from the prompt: BOS += rate_emb(log frames per phoneme of the prompt), a zero-initialised linear map
     # (so a model warm-started with it speaks as before until it learns to use it). Training gives each example
     # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. README *Where the TTS loses
-    # words*: the LMs so far ignore the prompt's pace (r ≈ 0.05) and lose words where they mis-time.
+    # words*: the LMs so far ignore the prompt's pace (r = −0.04 to 0.08) and lose words where they mis-time.
     rate_conditioning: bool = False
 
     def __post_init__(self) -> None:

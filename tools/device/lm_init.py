@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -20,23 +19,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out_dir")
     args = p.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from safetensors.torch import save_file
+    import torch
 
     from latentspeech.api import TTSModelConfig
-    from latentspeech.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_model_dir
+    from latentspeech.checkpoint import WEIGHTS_NAME, CheckpointError, load_model_dir, save_model_dir
     from latentspeech.pretrained import resolve_model
 
     try:
         model_dir = resolve_model(args.model)
-        _, state, _ = load_model_dir(model_dir, TTSModelConfig, "tts")
+        config, state, doc = load_model_dir(model_dir, TTSModelConfig, "tts")
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    lm = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items() if k.startswith("lm.")}
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(model_dir / CONFIG_NAME, out / CONFIG_NAME)
-    save_file(lm, str(out / WEIGHTS_NAME))
+    lm = {k: v for k, v in state.items() if k.startswith("lm.")}
+    # the config document as it was (vocab, decode defaults...), less the whole model's checksum
+    extra = {k: v for k, v in doc.items() if k not in ("kind", "format_version", "model", "weights_sha256")}
+    out = save_model_dir(args.out_dir, "tts", config, lm, extra=extra, dtype=torch.float16)
     size = (out / WEIGHTS_NAME).stat().st_size / 2**20
     print(f"{model_dir} → {out}: {len(lm)} LM tensors, {sum(v.numel() for v in lm.values()) / 1e6:.2f}M parameters, "
           f"{size:.1f} MiB")
