@@ -218,3 +218,39 @@ def test_generation_gives_a_paced_lm_the_prompts_frames_per_phoneme(monkeypatch)
     phonemes = torch.randint(2, 80, (4 + 1 + 6,))  # 4 prompt phonemes, a separator, 6 of the text
     out = gen.generate(phonemes, torch.randn(10, 8), 6)
     assert out.frames.shape[1] == 8 and seen[0].tolist() == [10 / 4] * 2
+
+
+def test_progress_conditioned_generation_paces_to_the_prompt_and_duration_scale():
+    """A progress-conditioned LM is told u = k / N with N = the prompt's frames per phoneme × the text's phonemes
+    × duration_scale: the frames equal a hand-written prefill/step loop that passes exactly those fractions."""
+    from latentspeech.lm.model import LatentLM
+    from helpers_lm import tiny_lm_config
+
+    torch.manual_seed(0)
+    lm = _set_stop(LatentLM(tiny_lm_config(progress_conditioning=True)).eval(), -10.0)
+    with torch.no_grad():
+        lm.progress_emb.weight.normal_(std=0.5)
+        for p in lm.head.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ph, prompt = _inputs()  # 12 phonemes: 3 of the prompt's text, a separator, 8 to speak; 5 prompt frames
+    cfg = DecodeConfig(steps=2, max_seconds=0.4, cfg_scale=1.0, min_seconds_per_phoneme=0.0)
+    gen = Generator(lm, cfg, 25.0)
+    out = gen.generate(ph, prompt, n_text_phonemes=8, seed=0)
+    assert out.timings["target_frames"] == round(5 / 3 * 8)
+    slow = Generator(lm, DecodeConfig(**{**cfg.__dict__, "duration_scale": 2.0}), 25.0)
+    assert slow.generate(ph, prompt, n_text_phonemes=8, seed=0).timings["target_frames"] == round(5 / 3 * 8 * 2)
+
+    n_target = round(5 / 3 * 8)
+    g = torch.Generator().manual_seed(0)
+    cache = lm.new_cache(1, 64)
+    with torch.inference_mode():
+        h = lm.prefill(ph[None], prompt[None], cache, progress=torch.zeros(1))
+        frames = []
+        for k in range(out.frames.shape[0]):
+            noise = cfg.temperature * torch.randn(1, 8, generator=g)
+            x = gen.sampler.sample(lambda x, t: lm.head(x, t, h), noise)
+            frames.append(x[0])
+            h = lm.step(x, cache, progress=torch.tensor([(k + 1) / n_target]))
+    torch.testing.assert_close(torch.stack(frames), out.frames)
+    with pytest.raises(ValueError, match="duration_scale"):
+        DecodeConfig(duration_scale=0.0)

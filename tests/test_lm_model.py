@@ -254,3 +254,50 @@ def test_rate_conditioning_starts_as_a_no_op_then_moves_the_states_and_learns():
     for j in range(3, fr.shape[1]):
         states.append(paced.step(fr[:1, j], cache))
     torch.testing.assert_close(torch.cat(states), h_slow[0, 3:], atol=1e-4, rtol=1e-4)
+
+
+def test_progress_features_are_bounded_and_tell_fractions_apart():
+    u = torch.tensor([0.0, 0.25, 1.0, 5.0])
+    f = lm_model.progress_features(u)
+    assert f.shape == (4, 2 * lm_model.PROGRESS_FREQUENCIES + 1)
+    assert f[:, :-1].abs().max() <= 1.0 and f[-1, -1] == 2.0  # u is clamped to [0, 2]
+    assert (f[0] - f[1]).abs().max() > 0.5 and (f[1] - f[2]).abs().max() > 0.5
+
+
+def test_progress_conditioning_starts_as_a_no_op_touches_only_target_inputs_and_matches_the_cache():
+    """progress_conditioning: target input j += progress_emb(u = (j − prompt_len) / N_target), zero-initialised;
+    the prompt's states never see it; it gets gradients; once trained, the target length changes the states;
+    prefill/step with u = k / N reproduce the teacher-forced states; missing lengths are an error."""
+    torch.manual_seed(0)
+    plain = tiny_lm()
+    paced = LatentLM(tiny_lm_config(progress_conditioning=True)).eval()
+    missing = paced.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["progress_emb.bias", "progress_emb.weight"]
+    ph, pl, fr, fl, prompt = _batch()
+    torch.testing.assert_close(paced(ph, pl, fr, fl, prompt_lens=prompt).hidden, plain(ph, pl, fr, fl).hidden)
+    with pytest.raises(ValueError, match="prompt_lens"):
+        paced(ph, pl, fr, fl)
+    with pytest.raises(ValueError, match="progress"):
+        paced.step(fr[:1, 0], paced.new_cache(1, 8))
+
+    out = paced.train().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
+    out["loss"].backward()
+    assert paced.progress_emb.weight.grad.abs().sum() > 0
+    paced.eval()
+    with torch.no_grad():
+        paced.progress_emb.weight.normal_(std=0.5)
+    h = paced(ph, pl, fr, fl, prompt_lens=prompt).hidden
+    h_plain = plain(ph, pl, fr, fl).hidden
+    for b in range(3):  # states before the first target input are untouched, the rest move
+        p = int(prompt[b])
+        torch.testing.assert_close(h[b, :p], h_plain[b, :p])
+        assert (h[b, p: fl[b] + 1] - h_plain[b, p: fl[b] + 1]).abs().min() > 0
+    longer = paced(ph, pl, torch.cat([fr, torch.randn(3, 6, 8)], 1), fl + 6, prompt_lens=prompt).hidden
+    assert (longer[0, 4: fl[0]] - h[0, 4: fl[0]]).abs().max() > 1e-3  # same frames, other target length
+
+    n_prompt, n_target = int(prompt[0]), int(fl[0] - prompt[0])
+    cache = paced.new_cache(1, 64)
+    states = [paced.prefill(ph[:1], fr[:1, :n_prompt], cache, progress=torch.zeros(1))]
+    for k, j in enumerate(range(n_prompt, int(fl[0])), start=1):
+        states.append(paced.step(fr[:1, j], cache, progress=torch.tensor([k / n_target])))
+    torch.testing.assert_close(torch.cat(states), h[0, n_prompt: fl[0] + 1], atol=1e-4, rtol=1e-4)

@@ -46,6 +46,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
                         f"(default {d.candidates})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
+    g.add_argument("--duration-scale", type=float, default=None,
+                   help=f"for models trained with progress conditioning: × the length estimated from the prompt's "
+                        f"pace (> 1 slower; default {d.duration_scale:g}); other models ignore it")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
@@ -216,10 +219,13 @@ def cmd_tts(args) -> int:
     if not batch and not args.out:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
-               "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates}
+               "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
+               "duration_scale": args.duration_scale}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
+    if options["duration_scale"] is not None and options["duration_scale"] <= 0:
+        usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
     for key in ("cfg_scale", "temperature", "max_seconds"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")

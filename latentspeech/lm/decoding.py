@@ -25,6 +25,8 @@ class DecodeConfig:
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
                                             # target phoneme (~1/2 of fast speech): no cut-off short answers
+    duration_scale: float = 1.0             # progress-conditioned LMs: × the estimated length (prompt's frames per
+                                            # phoneme × text phonemes); > 1 speaks slower. Other LMs ignore it
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
@@ -42,5 +44,7 @@ class DecodeConfig:
             raise ValueError(f"stop_threshold must be in (0, 1], got {self.stop_threshold}")
         if self.min_seconds_per_phoneme < 0:
             raise ValueError(f"min_seconds_per_phoneme must be >= 0, got {self.min_seconds_per_phoneme}")
+        if self.duration_scale <= 0:
+            raise ValueError(f"duration_scale must be > 0, got {self.duration_scale}")
         if self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")

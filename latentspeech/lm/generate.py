@@ -45,6 +45,7 @@ class Generator:
         self.sampler = make_sampler(self.config.solver, lm.schedule, self.config.steps, lm.config.prediction)
         self.timings: dict[str, float] = {}
         self.stopped = False
+        self.target_frames = 0  # progress_conditioning: the estimated length the frames are paced to
 
     def max_frames(self, n_text_phonemes: int) -> int:
         """Length guard: min(max_seconds, 1 s + max_seconds_per_phoneme · phonemes) in frames, ≥ 1."""
@@ -76,12 +77,22 @@ class Generator:
         drop = torch.arange(s, device=dev) >= k if guided else None
         # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
         n_prompt = phonemes.numel() - n_text - 1 if n_text_phonemes is not None else phonemes.numel()
-        rates = torch.full((s,), max(prompt_frames.shape[0], 1) / max(n_prompt, 1), device=dev)
+        rate = max(prompt_frames.shape[0], 1) / max(n_prompt, 1)
+        rates = torch.full((s,), rate, device=dev)
+        # progress_conditioning: the target length the model paces itself to (the prompt's pace × the text)
+        self.target_frames = max(1, round(rate * n_text * c.duration_scale))
+        self.timings["target_frames"] = self.target_frames
         h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
-                       cache, drop, rates)  # [S, C]
+                       cache, drop, rates, self._progress(0, s, dev))  # [S, C]
         self._sync(dev)
         self.timings["prefill_s"] = time.perf_counter() - t0
         return h, cache, limit, self.min_frames(n_text)
+
+    def _progress(self, made: int, streams: int, device: torch.device) -> Tensor | None:
+        """u = frames made / target_frames for every stream, for a progress-conditioned LM (else None)."""
+        if not self.lm.config.progress_conditioning:
+            return None
+        return torch.full((streams,), made / self.target_frames, device=device)
 
     def _sample(self, h: Tensor, k: int, gen: torch.Generator | None) -> Tensor:
         """States [S, C] → k frames [k, D] (CFG over the conditional first k rows and the text-dropped rest)."""
@@ -95,10 +106,12 @@ class Generator:
         self.timings["head_s"] += time.perf_counter() - t0
         return frame
 
-    def _step(self, frame: Tensor, cache: KVCache, streams: int) -> Tensor:
-        """Feed k frames [k, D] to all S streams (conditional and text-dropped rows alike) → states [S, C]."""
+    def _step(self, frame: Tensor, cache: KVCache, streams: int, made: int) -> Tensor:
+        """Feed k frames [k, D] (the made-th of each stream) to all S streams (conditional and text-dropped rows
+        alike) → states [S, C]."""
         t0 = time.perf_counter()
-        h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache)
+        h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache,
+                         self._progress(made, streams, frame.device))
         self._sync(frame.device)
         self.timings["transformer_s"] += time.perf_counter() - t0
         return h
@@ -125,7 +138,7 @@ class Generator:
             self.timings["frames"] = i + 1
             yield frame[0]
             if i + 1 < limit:
-                h = self._step(frame, cache, h.shape[0])
+                h = self._step(frame, cache, h.shape[0], i + 1)
         self._warn_length_guard(limit)
 
     @torch.inference_mode()
@@ -159,7 +172,7 @@ class Generator:
             frames.append(self._sample(h, k, gen))
             self.timings["frames"] = i + 1
             if i + 1 < limit:
-                h = self._step(frames[-1], cache, h.shape[0])
+                h = self._step(frames[-1], cache, h.shape[0], i + 1)
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
         scores = lm.ctc_scores(torch.stack(states, 1), lengths, phonemes[phonemes.numel() - n_text:])
         best = int(torch.argmin(scores)) if bool(torch.isfinite(scores).any()) else int(torch.argmax(lengths))

@@ -55,7 +55,8 @@ def gta_frames(lm: LatentLM, phonemes: Tensor, frames: Tensor, prompt_len: int, 
     drop = torch.tensor([False, True], device=dev) if guided else None
     rates = torch.full((s,), n / phonemes.numel(), device=dev)  # as training's same-utterance prompts
     out = lm(phonemes.view(1, -1).expand(s, -1), torch.full((s,), phonemes.numel(), device=dev),
-             frames.unsqueeze(0).expand(s, -1, -1), torch.full((s,), n, device=dev), drop, rates=rates)
+             frames.unsqueeze(0).expand(s, -1, -1), torch.full((s,), n, device=dev), drop, rates=rates,
+             prompt_lens=torch.full((s,), prompt_len, device=dev))
     h = out.hidden[:, prompt_len:n].float()  # [S, M, C]: state j predicts frame j
     denoise = CFGDenoiser(lm.head, h[0], h[1] if guided else None, decode.cfg_scale)
     sampler = make_sampler(decode.solver, lm.schedule, decode.steps, lm.config.prediction)

@@ -25,7 +25,16 @@ from latentspeech.lm.head import DiffusionHead
 from latentspeech.lm.layers import Block, KVCache, RMSNorm, RotaryEmbedding
 from latentspeech.lm.schedule import CosineSchedule, diffusion_loss
 
-__all__ = ["LMConfig", "LMOutput", "LatentLM"]
+__all__ = ["LMConfig", "LMOutput", "LatentLM", "progress_features"]
+
+PROGRESS_FREQUENCIES = 8
+
+
+def progress_features(u: Tensor) -> Tensor:
+    """Fraction of the target made u [...] → [..., 2F + 1]: sin/cos(π f u) for f = 1..F, and u (u clamped to [0, 2])."""
+    u = u.float().clamp(0.0, 2.0).unsqueeze(-1)
+    angles = math.pi * u * torch.arange(1, PROGRESS_FREQUENCIES + 1, device=u.device, dtype=torch.float32)
+    return torch.cat([torch.sin(angles), torch.cos(angles), u], -1)
 
 
 @dataclass
@@ -66,6 +75,11 @@ class LMConfig:
     # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. README *Where the TTS loses
     # words*: the LMs so far ignore the prompt's pace (r = −0.04 to 0.08) and lose words where they mis-time.
     rate_conditioning: bool = False
+    # Total-duration conditioning (E2/F5-TTS are told the output length; here per frame): every target position's
+    # input += progress_emb(features of u = k / N), k frames of N made so far, a zero-initialised linear map.
+    # Training gives the true N; generation estimates N = the prompt's frames per phoneme × the text's phonemes
+    # (× DecodeConfig.duration_scale), so the pace follows the prompt and the stop head can read u ≈ 1.
+    progress_conditioning: bool = False
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -108,6 +122,10 @@ class LatentLM(nn.Module):
             self.rate_emb = nn.Linear(1, c)
             nn.init.zeros_(self.rate_emb.weight)
             nn.init.zeros_(self.rate_emb.bias)
+        if config.progress_conditioning:
+            self.progress_emb = nn.Linear(2 * PROGRESS_FREQUENCIES + 1, c)
+            nn.init.zeros_(self.progress_emb.weight)
+            nn.init.zeros_(self.progress_emb.bias)
 
     def _init_weights(self) -> None:
         """N(0, 0.02) for the transformer, residual outputs scaled by 1/sqrt(2·n_layer) (GPT-2)."""
@@ -149,6 +167,14 @@ class LatentLM(nn.Module):
             bos = bos + self.rate_emb(log_rate).to(dtype).view(batch, 1, -1)
         return bos
 
+    def embed_progress(self, progress: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+        """u [...] (fraction of the target made) → [..., C] with progress_conditioning, else None."""
+        if not self.config.progress_conditioning:
+            return None
+        if progress is None:
+            raise ValueError("this LM was trained with progress_conditioning: pass the target length (progress)")
+        return self.progress_emb(progress_features(progress).to(self.progress_emb.weight.dtype)).to(dtype)
+
     def _run(self, x: Tensor, cache: KVCache | None = None, positions: Tensor | None = None) -> Tensor:
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i, positions)
@@ -158,8 +184,11 @@ class LatentLM(nn.Module):
 
     # --- teacher-forced forward --------------------------------------------------------------------
     def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
-                drop_text: Tensor | None = None, fixed_length: bool = False, rates: Tensor | None = None) -> LMOutput:
+                drop_text: Tensor | None = None, fixed_length: bool = False, rates: Tensor | None = None,
+                prompt_lens: Tensor | None = None) -> LMOutput:
         """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded).
+        With progress_conditioning, prompt_lens [B] splits each example into prompt and target (N_t = frame_lens −
+        prompt_lens): audio position j ≥ prompt_len gets u = (j − prompt_len) / N_t.
 
         The joint sequence is as long as the longest example (one host sync), or with `fixed_length` P + N + 1
         (a shape that follows the padded tensors, so batches padded to a multiple repeat shapes; the states
@@ -172,6 +201,12 @@ class LatentLM(nn.Module):
         text = text * (torch.arange(p, device=dev)[None] < phoneme_lens[:, None]).unsqueeze(-1).to(text.dtype)
         audio = torch.cat([self.embed_bos(b, text.dtype, rates), self.frame_proj(frames.to(self.dtype))], 1)
         j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
+        if self.config.progress_conditioning:
+            if prompt_lens is None:
+                raise ValueError("this LM was trained with progress_conditioning: pass prompt_lens")
+            u = (j - prompt_lens[:, None]) / (frame_lens - prompt_lens).clamp(min=1)[:, None]  # [B, N + 1]
+            progress = self.embed_progress(u, audio.dtype)
+            audio = audio + progress * (j >= prompt_lens[:, None]).unsqueeze(-1).to(audio.dtype)
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
         length = p + n + 1 if fixed_length else int((phoneme_lens + frame_lens).max()) + 1
         pos = (phoneme_lens[:, None] + j).clamp(max=length - 1)  # [B, N + 1] sequence index of audio j
@@ -209,7 +244,7 @@ class LatentLM(nn.Module):
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
             history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
-        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates, prompt_lens)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,
@@ -270,15 +305,20 @@ class LatentLM(nn.Module):
         return KVCache(c.n_layer, batch, c.n_head, c.d_model // c.n_head, max_len, device)
 
     def prefill(self, phonemes: Tensor, prompt_frames: Tensor, cache: KVCache,
-                drop_text: Tensor | None = None, rates: Tensor | None = None) -> Tensor:
+                drop_text: Tensor | None = None, rates: Tensor | None = None,
+                progress: Tensor | None = None) -> Tensor:
         """Run [phonemes] [BOS] [prompt frames] into an empty cache; → last state [B, C] (predicts the next frame).
 
-        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0); rates [B] with rate_conditioning.
+        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0); rates [B] with rate_conditioning;
+        progress [B] (u of the first target frame, 0) with progress_conditioning, added to the last input.
         """
         b = phonemes.shape[0]
         text = self.embed_text(phonemes, drop_text)
         bos = self.embed_bos(b, text.dtype, rates)
         x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
+        extra = self.embed_progress(progress, x.dtype)
+        if extra is not None:
+            x = torch.cat([x[:, :-1], x[:, -1:] + extra.view(b, 1, -1)], 1)
         if not self.config.separate_positions:
             return self._run(x, cache)[:, -1]
         p, n_audio = phonemes.shape[1], 1 + prompt_frames.shape[1]
@@ -288,9 +328,13 @@ class LatentLM(nn.Module):
         cache.position = n_audio  # step() continues the audio stream's positions
         return h
 
-    def step(self, frame: Tensor, cache: KVCache) -> Tensor:
-        """Feed one frame [B, D] after the cached positions → next state [B, C]."""
+    def step(self, frame: Tensor, cache: KVCache, progress: Tensor | None = None) -> Tensor:
+        """Feed one frame [B, D] after the cached positions → next state [B, C]; progress [B] = u after it
+        (frames made / target length) with progress_conditioning."""
         x = self.frame_proj(frame.to(self.dtype)).unsqueeze(1)  # [B, 1, C]
+        extra = self.embed_progress(progress, x.dtype)
+        if extra is not None:
+            x = x + extra.view(x.shape[0], 1, -1)
         return self._run(x, cache)[:, -1]
 
     def stop_prob(self, hidden: Tensor) -> Tensor:

@@ -174,7 +174,7 @@ def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
 
     return _load_init_weights(lm, init_from, TTSModelConfig, "tts", prefix="lm.", model_config=lambda s: s.lm,
                               hint=" (train-lm takes a tts model dir from export-tts)",
-                              fill_missing=("ctc_head.", "rate_emb."))
+                              fill_missing=("ctc_head.", "rate_emb.", "progress_emb."))
 
 
 def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,
