@@ -301,7 +301,8 @@ class TTS:
         gen = Generator(self.lm, config, self.vae.frame_rate)
         sep = self.vocab.encode(" ")[:1]
         pieces, first_audio, stopped = [], None, True
-        totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0}
+        totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0,
+                  "target_frames": 0}  # target_frames: the paced length of a progress-conditioned LM
         for k, ids in enumerate(prep.chunks):
             phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
             out = gen.generate(phonemes, prep.prompt_frames, len(ids),
@@ -309,7 +310,7 @@ class TTS:
             t0 = time.perf_counter()
             pieces.append(self._decode(prep.prompt_frames, out.frames))
             totals["vae_s"] += time.perf_counter() - t0
-            for key in ("prefill_s", "transformer_s", "head_s", "frames"):
+            for key in ("prefill_s", "transformer_s", "head_s", "frames", "target_frames"):
                 totals[key] += out.timings.get(key, 0)
             stopped = stopped and out.stopped
             if first_audio is None:

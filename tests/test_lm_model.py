@@ -301,3 +301,40 @@ def test_progress_conditioning_starts_as_a_no_op_touches_only_target_inputs_and_
     for k, j in enumerate(range(n_prompt, int(fl[0])), start=1):
         states.append(paced.step(fr[:1, j], cache, progress=torch.tensor([k / n_target])))
     torch.testing.assert_close(torch.cat(states), h[0, n_prompt: fl[0] + 1], atol=1e-4, rtol=1e-4)
+
+
+def test_progress_jitter_tells_a_scaled_target_length_in_training_only():
+    """progress_jitter: in training the told target length is the true one × exp(U(−j, j)) (seeded by the loss's
+    generator); an explicit target_lens is what forward uses; eval mode ignores the jitter; j < 0 is refused."""
+    torch.manual_seed(0)
+    cfg = tiny_lm_config(progress_conditioning=True, progress_jitter=0.3, cfg_dropout=0.0)
+    lm = LatentLM(cfg)
+    with torch.no_grad():
+        lm.progress_emb.weight.normal_(std=0.5)
+    ph, pl, fr, fl, prompt = _batch()
+    true_lens = fl - prompt
+    h_true = lm.eval()(ph, pl, fr, fl, prompt_lens=prompt).hidden
+    torch.testing.assert_close(lm(ph, pl, fr, fl, prompt_lens=prompt, target_lens=true_lens).hidden, h_true)
+    assert (lm(ph, pl, fr, fl, prompt_lens=prompt, target_lens=2 * true_lens).hidden - h_true).abs().max() > 1e-3
+
+    def loss(seed: int) -> float:
+        return float(lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(seed))["loss"])
+
+    # the same random draws with a jitter too small to change a rounded length: the true lengths (the total loss:
+    # the zero-initialised head makes the diffusion term blind to the states at first)
+    exact = LatentLM(tiny_lm_config(progress_conditioning=True, progress_jitter=1e-6, cfg_dropout=0.0))
+    exact.load_state_dict(lm.state_dict())
+
+    def exact_loss(seed: int) -> float:
+        return float(exact.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(seed))["loss"])
+
+    lm.eval()
+    exact.eval()
+    assert loss(0) == exact_loss(0)  # eval: no jitter
+    lm.train()
+    exact.train()
+    jittered = loss(0)
+    assert jittered == loss(0)  # seeded
+    assert jittered != exact_loss(0)  # other told lengths, same noise
+    with pytest.raises(ValueError, match="progress_jitter"):
+        tiny_lm_config(progress_conditioning=True, progress_jitter=-0.1)

@@ -80,8 +80,13 @@ class LMConfig:
     # Training gives the true N; generation estimates N = the prompt's frames per phoneme × the text's phonemes
     # (× DecodeConfig.duration_scale), so the pace follows the prompt and the stop head can read u ≈ 1.
     progress_conditioning: bool = False
+    # Training only: the target length the model is told is the true one × exp(U(−j, j)), so u = 1 does not give
+    # the end away (with j = 0 the stop head learns "stop at u = 1" and nothing else; README *Progress conditioning*).
+    progress_jitter: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.progress_jitter < 0:
+            raise ValueError(f"progress_jitter must be >= 0, got {self.progress_jitter}")
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
             raise ValueError(f"d_model {self.d_model} must split into n_head {self.n_head} heads of even size")
         if self.prediction not in ("v", "eps"):
@@ -185,10 +190,10 @@ class LatentLM(nn.Module):
     # --- teacher-forced forward --------------------------------------------------------------------
     def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
                 drop_text: Tensor | None = None, fixed_length: bool = False, rates: Tensor | None = None,
-                prompt_lens: Tensor | None = None) -> LMOutput:
+                prompt_lens: Tensor | None = None, target_lens: Tensor | None = None) -> LMOutput:
         """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded).
-        With progress_conditioning, prompt_lens [B] splits each example into prompt and target (N_t = frame_lens −
-        prompt_lens): audio position j ≥ prompt_len gets u = (j − prompt_len) / N_t.
+        With progress_conditioning, prompt_lens [B] splits each example into prompt and target: audio position
+        j ≥ prompt_len gets u = (j − prompt_len) / N_t, N_t = target_lens [B] (default frame_lens − prompt_lens).
 
         The joint sequence is as long as the longest example (one host sync), or with `fixed_length` P + N + 1
         (a shape that follows the padded tensors, so batches padded to a multiple repeat shapes; the states
@@ -204,7 +209,9 @@ class LatentLM(nn.Module):
         if self.config.progress_conditioning:
             if prompt_lens is None:
                 raise ValueError("this LM was trained with progress_conditioning: pass prompt_lens")
-            u = (j - prompt_lens[:, None]) / (frame_lens - prompt_lens).clamp(min=1)[:, None]  # [B, N + 1]
+            if target_lens is None:
+                target_lens = frame_lens - prompt_lens
+            u = (j - prompt_lens[:, None]) / target_lens.clamp(min=1)[:, None]  # [B, N + 1]
             progress = self.embed_progress(u, audio.dtype)
             audio = audio + progress * (j >= prompt_lens[:, None]).unsqueeze(-1).to(audio.dtype)
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
@@ -244,7 +251,11 @@ class LatentLM(nn.Module):
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
             history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
-        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates, prompt_lens)
+        target_lens = None
+        if self.training and cfg.progress_conditioning and cfg.progress_jitter > 0:
+            scale = torch.exp(cfg.progress_jitter * (2 * torch.rand(b, device=frames.device, generator=generator) - 1))
+            target_lens = ((frame_lens - prompt_lens).float() * scale).round().clamp(min=1)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates, prompt_lens, target_lens)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,
