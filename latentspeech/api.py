@@ -178,9 +178,13 @@ class TTS:
         if unknown:
             raise InputError(f"unknown decode option(s) {sorted(unknown)}")
         try:
-            return dataclasses.replace(self.decode_config, **given)
+            config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
+        if config.duration_scale != 1.0 and not self.lm.config.progress_conditioning:
+            log.warning("duration_scale=%g is ignored: this model's LM has no progress conditioning",
+                        config.duration_scale)
+        return config
 
     @staticmethod
     def check_text(text: str | None, prompt_wav: Any, prompt_text: str | None) -> None:

@@ -64,6 +64,16 @@ def test_decode_options_override_the_model_defaults(tts, prompt):
         tts.synthesize("Hello.", prompt, "A prompt.", steps=0)
 
 
+def test_duration_scale_is_refused_below_zero_and_flagged_for_a_model_without_progress(tts, prompt, caplog):
+    with pytest.raises(InputError, match="duration_scale must be > 0"):
+        tts.decode_options(duration_scale=0.0)
+    with caplog.at_level("WARNING", logger="latentspeech.api"):
+        out = tts.synthesize("Hello.", prompt, "A prompt.", seed=0, duration_scale=1.5)
+    assert "duration_scale=1.5 is ignored" in caplog.text
+    assert out.timings["target_frames"] > 0  # the estimate is reported either way
+    assert np.array_equal(out.wav, tts.synthesize("Hello.", prompt, "A prompt.", seed=0).wav)
+
+
 def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):
     with pytest.raises(InputError, match="candidates=2 needs an LM with a CTC head"):
         tts.synthesize("Hello.", prompt, "A prompt.", candidates=2)

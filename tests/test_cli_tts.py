@@ -101,7 +101,7 @@ def test_over_long_text_is_split_not_rejected(model_dir, prompt, tmp_path, caplo
     assert any("split into" in r.message for r in caplog.records)
 
 
-def test_usage_conflicts_exit_2(model_dir, prompt, tmp_path):
+def test_usage_conflicts_exit_2(model_dir, prompt, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(_tts(model_dir, "--prompt-wav", prompt, "--prompt-text", "x", "--out", str(tmp_path / "o.wav")))
     assert e.value.code == 2
@@ -109,6 +109,11 @@ def test_usage_conflicts_exit_2(model_dir, prompt, tmp_path):
         main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x",
                   "--out", str(tmp_path / "o.wav"), "--steps", "0"))
     assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x",
+                  "--out", str(tmp_path / "o.wav"), "--duration-scale", "0"))
+    assert e.value.code == 2
+    assert "--duration-scale must be > 0" in capsys.readouterr().err
 
 
 def test_batch_mode_writes_one_wav_per_meta_line(model_dir, tmp_path, capsys):

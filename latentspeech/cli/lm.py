@@ -47,8 +47,8 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
     g.add_argument("--duration-scale", type=float, default=None,
-                   help=f"for models trained with progress conditioning: × the length estimated from the prompt's "
-                        f"pace (> 1 slower; default {d.duration_scale:g}); other models ignore it")
+                   help=f"for LMs trained with progress conditioning (not the shipped default, which warns and ignores "
+                        f"it): × the length estimated from the prompt's pace (default {d.duration_scale:g})")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
