@@ -7,7 +7,7 @@ import pytest
 
 from latentspeech.cli import main
 from latentspeech.errors import InputError
-from latentspeech.eval.compare import paired_difference, read_scores
+from latentspeech.eval.compare import paired_difference, read_runs, read_scores
 from latentspeech.eval.report import TSVWriter
 
 
@@ -55,4 +55,22 @@ def test_cli_prints_a_verdict_per_metric(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| wer | 59.5 | 39.5 | -20.0 | [-20.0, -20.0] | 20 | B better |" in out
     assert main(["eval-compare", str(tmp_path / "a"), str(tmp_path / "nope")]) == 1
+    assert "share no scores" in capsys.readouterr().err
+
+
+def test_several_runs_per_system_are_averaged_per_utterance(tmp_path, capsys):
+    """Comma-joined score dirs (e.g. two sampling seeds) compare each utterance's mean over the runs that all
+    scored it; the noise of one seed's draw cancels where the two seeds disagree."""
+    _write(tmp_path / "a1", "wer.tsv", "wer", {"u1": 0.6, "u2": 0.2, "u3": 0.4})
+    _write(tmp_path / "a2", "wer.tsv", "wer", {"u1": 0.4, "u2": 0.4})
+    _write(tmp_path / "b1", "wer.tsv", "wer", {"u1": 0.1, "u2": 0.5, "u3": 0.0})
+    _write(tmp_path / "b2", "wer.tsv", "wer", {"u1": 0.5, "u2": 0.1, "u3": 0.0})
+    assert read_runs([tmp_path / "a1", tmp_path / "a2"], "wer") == pytest.approx({"u1": 0.5, "u2": 0.3})
+
+    def runs(*names: str) -> str:
+        return ",".join(str(tmp_path / n) for n in names)
+
+    assert main(["eval-compare", runs("a1", "a2"), runs("b1", "b2")]) == 0
+    assert "| wer | 40.0 | 30.0 | -10.0 |" in capsys.readouterr().out  # u1, u2: (0.5, 0.3) → (0.3, 0.3)
+    assert main(["eval-compare", runs("a1", "a2"), runs("b1", "nope")]) == 1
     assert "share no scores" in capsys.readouterr().err

@@ -82,8 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Read two score dirs (eval-wer / eval-sim out dirs of the same meta list) and "
                                    "print mean(B − A) per metric over the utterances both scored, with a paired "
                                    "95% bootstrap CI and a verdict. Far tighter than comparing the two CIs.")
-    p.add_argument("score_a", metavar="SCORES_A", help="score dir of system A (baseline)")
-    p.add_argument("score_b", metavar="SCORES_B", help="score dir of system B")
+    p.add_argument("score_a", metavar="SCORES_A", help="score dir of system A (baseline); several runs of it "
+                   "(e.g. sampling seeds) comma-joined: each utterance's value is their mean")
+    p.add_argument("score_b", metavar="SCORES_B", help="score dir of system B (or comma-joined runs)")
     p.add_argument("--metric", action="append", choices=("wer", "cer", "sim_o", "sim_r"),
                    help="metric to compare (repeatable; default: every one both dirs have)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -174,16 +175,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
-    from latentspeech.eval.compare import available_metrics, paired_difference, read_scores
+    from latentspeech.eval.compare import available_metrics, paired_difference, read_runs
 
-    shared = set(available_metrics(args.score_b))
-    metrics = args.metric or [m for m in available_metrics(args.score_a) if m in shared]
+    runs_a, runs_b = args.score_a.split(","), args.score_b.split(",")
+    shared = set.intersection(*(set(available_metrics(d)) for d in runs_a[1:] + runs_b))
+    metrics = args.metric or [m for m in available_metrics(runs_a[0]) if m in shared]
     if not metrics:
         raise InputError(f"{args.score_a} and {args.score_b} share no scores (wer.tsv / sim.tsv)")
     print("| metric | A | B | B − A | 95% CI (paired) | n | verdict |")
     print("|---|---|---|---|---|---|---|")
     for m in metrics:
-        d = paired_difference(read_scores(args.score_a, m), read_scores(args.score_b, m), m, seed=args.seed)
+        d = paired_difference(read_runs(runs_a, m), read_runs(runs_b, m), m, seed=args.seed)
         scale = 100.0 if m in ("wer", "cer") else 1.0
         f = "{:.1f}" if scale == 100.0 else "{:.3f}"
         print(f"| {m} | {f.format(d.mean_a * scale)} | {f.format(d.mean_b * scale)} | {f.format(d.diff * scale)} | "

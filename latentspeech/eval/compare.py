@@ -16,7 +16,7 @@ import numpy as np
 from latentspeech.errors import InputError
 from latentspeech.eval.report import bootstrap_ci, read_tsv
 
-__all__ = ["PairedDifference", "available_metrics", "paired_difference", "read_scores", "METRIC_FILES"]
+__all__ = ["PairedDifference", "available_metrics", "paired_difference", "read_runs", "read_scores", "METRIC_FILES"]
 
 METRIC_FILES = {"wer": "wer.tsv", "cer": "wer.tsv", "sim_o": "sim.tsv", "sim_r": "sim.tsv"}
 LOWER_IS_BETTER = {"wer": True, "cer": True, "sim_o": False, "sim_r": False}
@@ -59,6 +59,14 @@ def read_scores(score_dir: str | Path, metric: str) -> dict[str, float]:
         if math.isfinite(value):
             out[row["utt"]] = value
     return out
+
+
+def read_runs(score_dirs: list[str | Path], metric: str) -> dict[str, float]:
+    """{utt: mean value over the runs} for several score dirs of one system (e.g. sampling seeds), over the
+    utterances every run scored: a paired comparison of such means removes much of the sampling noise."""
+    runs = [read_scores(d, metric) for d in score_dirs]
+    common = set.intersection(*(set(r) for r in runs)) if runs else set()
+    return {u: float(np.mean([r[u] for r in runs])) for u in sorted(common)}
 
 
 def available_metrics(score_dir: str | Path) -> list[str]:
