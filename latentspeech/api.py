@@ -181,9 +181,10 @@ class TTS:
             config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if config.duration_scale != 1.0 and not self.lm.config.progress_conditioning:
-            log.warning("duration_scale=%g is ignored: this model's LM has no progress conditioning",
-                        config.duration_scale)
+        paced = self.lm.config.progress_conditioning or self.lm.config.rate_conditioning or self.lm.config.rate_positions
+        if config.duration_scale != 1.0 and not paced:
+            log.warning("duration_scale=%g is ignored: this model's LM has no progress, rate or rate-position "
+                        "conditioning", config.duration_scale)
         return config
 
     @staticmethod

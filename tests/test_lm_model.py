@@ -338,3 +338,42 @@ def test_progress_jitter_tells_a_scaled_target_length_in_training_only():
     assert jittered != exact_loss(0)  # other told lengths, same noise
     with pytest.raises(ValueError, match="progress_jitter"):
         tiny_lm_config(progress_conditioning=True, progress_jitter=-0.1)
+
+
+def test_float_rope_positions_equal_the_integer_table_and_rotate_between_integers():
+    from latentspeech.lm.layers import RotaryEmbedding
+
+    rope = RotaryEmbedding(8)
+    q, k = torch.randn(2, 2, 5, 8), torch.randn(2, 2, 5, 8)
+    ints = torch.tensor([[0, 1, 2, 7, 40], [3, 3, 4, 5, 6]])
+    for a, b in zip(rope(q, k, ints), rope(q, k, ints.float())):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    half = rope(q, k, ints.float() + 0.5)[0]
+    assert (half - rope(q, k, ints)[0]).abs().max() > 1e-3 and (half - rope(q, k, ints + 1)[0]).abs().max() > 1e-3
+
+
+def test_rate_positions_put_audio_at_j_over_rate_and_the_cache_reproduces_forward():
+    """rate_positions: audio position j sits at j / r (r = all frames / all phonemes in training, the given rate in
+    prefill/step), so the states depend on r; prefill + steps with r = N / P equal the teacher-forced states;
+    it needs separate positions and, at inference, rates."""
+    with pytest.raises(ValueError, match="separate_positions"):
+        tiny_lm_config(rate_positions=True, separate_positions=False)
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(rate_positions=True, separate_positions=True)).eval()
+    plain = LatentLM(tiny_lm_config(separate_positions=True)).eval()
+    plain.load_state_dict(lm.state_dict())
+    ph, pl, fr, fl, prompt = _batch()
+    h = lm(ph, pl, fr, fl).hidden
+    assert (h - plain(ph, pl, fr, fl).hidden).abs().max() > 1e-3  # audio at j / r, not j
+    with pytest.raises(ValueError, match="rates"):
+        lm.prefill(ph[:1], fr[:1, :3], lm.new_cache(1, 64))
+
+    n_prompt, n, p = int(prompt[0]), int(fl[0]), int(pl[0])
+    cache = lm.new_cache(1, 64)
+    states = [lm.prefill(ph[:1], fr[:1, :n_prompt], cache, rates=torch.tensor([n / p]))]
+    for j in range(n_prompt, n):
+        states.append(lm.step(fr[:1, j], cache))
+    torch.testing.assert_close(torch.cat(states), h[0, n_prompt: n + 1], atol=1e-4, rtol=1e-4)
+    other = lm.new_cache(1, 64)
+    slow = lm.prefill(ph[:1], fr[:1, :n_prompt], other, rates=torch.tensor([2 * n / p]))
+    assert (slow - states[0]).abs().max() > 1e-5  # small at init (near-uniform attention), but not float noise

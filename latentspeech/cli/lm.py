@@ -47,8 +47,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
     g.add_argument("--duration-scale", type=float, default=None,
-                   help=f"for LMs trained with progress conditioning (not the shipped default, which warns and ignores "
-                        f"it): × the length estimated from the prompt's pace (default {d.duration_scale:g})")
+                   help=f"for LMs told the pace (progress/rate conditioning, rate positions; not the shipped default, "
+                        f"which warns and ignores it): × the prompt's frames per phoneme (default "
+                        f"{d.duration_scale:g})")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 

@@ -25,8 +25,9 @@ class DecodeConfig:
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
                                             # target phoneme (~1/2 of fast speech): no cut-off short answers
-    duration_scale: float = 1.0             # progress-conditioned LMs: × the estimated length (prompt's frames per
-                                            # phoneme × text phonemes); > 1 speaks slower. Other LMs ignore it
+    duration_scale: float = 1.0             # × the prompt's frames per phoneme for LMs that are told the pace
+                                            # (progress/rate conditioning, rate_positions); > 1 asks for slower
+                                            # speech. Other LMs ignore it (the API logs a warning)
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected

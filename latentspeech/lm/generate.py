@@ -77,10 +77,12 @@ class Generator:
         drop = torch.arange(s, device=dev) >= k if guided else None
         # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
         n_prompt = phonemes.numel() - n_text - 1 if n_text_phonemes is not None else phonemes.numel()
-        rate = max(prompt_frames.shape[0], 1) / max(n_prompt, 1)
+        # duration_scale slows it down: more frames per phoneme for rate_conditioning / rate_positions, a longer
+        # target for progress_conditioning
+        rate = max(prompt_frames.shape[0], 1) / max(n_prompt, 1) * c.duration_scale
         rates = torch.full((s,), rate, device=dev)
         # progress_conditioning: the target length the model paces itself to (the prompt's pace × the text)
-        self.target_frames = max(1, round(rate * n_text * c.duration_scale))
+        self.target_frames = max(1, round(rate * n_text))
         self.timings["target_frames"] = self.target_frames
         h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
                        cache, drop, rates, self._progress(0, s, dev))  # [S, C]

@@ -49,9 +49,15 @@ class RotaryEmbedding(nn.Module):
 
     def forward(self, q: Tensor, k: Tensor, positions: int | Tensor) -> tuple[Tensor, Tensor]:
         """Rotate q, k [B, H, L, K] (fp32) for positions `start .. start + L − 1` (an int `start`) or given
-        position ids ([L] shared by the batch, or [B, L])."""
+        position ids ([L] shared by the batch, or [B, L]; a float tensor for positions between the integers)."""
         n = q.shape[-2]
-        if isinstance(positions, int):
+        if isinstance(positions, Tensor) and positions.is_floating_point():
+            freqs = positions.float().unsqueeze(-1) * self.inv_freq.to(q.device)  # [..., L, K/2]
+            emb = torch.cat([freqs, freqs], dim=-1)
+            cos, sin = emb.cos(), emb.sin()
+            if positions.dim() == 2:
+                cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+        elif isinstance(positions, int):
             cos, sin = self._tables(positions + n, q.device)
             cos, sin = cos[positions : positions + n], sin[positions : positions + n]  # [L, K]
         else:
@@ -90,6 +96,7 @@ class KVCache:
                        for _ in range(n_layer)]
         self.length = 0
         self.position = 0
+        self.position_scale: Tensor | None = None  # [B]: RoPE position = position × scale (rate_positions)
 
     @property
     def max_len(self) -> int:

@@ -78,13 +78,21 @@ class LMConfig:
     # Total-duration conditioning (E2/F5-TTS are told the output length; here per frame): every target position's
     # input += progress_emb(features of u = k / N), k frames of N made so far, a zero-initialised linear map.
     # Training gives the true N; generation estimates N = the prompt's frames per phoneme × the text's phonemes
-    # (× DecodeConfig.duration_scale), so the pace follows the prompt and the stop head can read u ≈ 1.
+    # (× DecodeConfig.duration_scale). Measured: it becomes the stop cue, not a pace (README *Telling the LM the
+    # length*).
     progress_conditioning: bool = False
     # Training only: the target length the model is told is the true one × exp(U(−j, j)), so u = 1 does not give
-    # the end away (with j = 0 the stop head learns "stop at u = 1" and nothing else; README *Progress conditioning*).
+    # the end away (with j = 0 the stop head learns "stop at u = 1"; with j = 0.2 the model ignored u).
     progress_jitter: float = 0.0
+    # Pace in the attention geometry (needs separate_positions): audio position j sits at RoPE position j / r,
+    # r = frames per phoneme, so a frame and the phoneme it speaks are at about the same position. Training uses
+    # each example's true r (all frames / all phonemes); prefill/generation the prompt's (× duration_scale).
+    # Untrained so far: README *Roadmap*.
+    rate_positions: bool = False
 
     def __post_init__(self) -> None:
+        if self.rate_positions and not self.separate_positions:
+            raise ValueError("rate_positions needs separate_positions (audio positions of their own)")
         if self.progress_jitter < 0:
             raise ValueError(f"progress_jitter must be >= 0, got {self.progress_jitter}")
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -222,9 +230,13 @@ class LatentLM(nn.Module):
         x[:, : min(p, length)] = text[:, :length]
         x = x.scatter_add(1, pos.unsqueeze(-1).expand(-1, -1, c), audio.to(x.dtype))
         rope_pos = None
-        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j
+        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j (rate_positions: j / r)
             s = torch.arange(length, device=dev)[None]
-            rope_pos = torch.where(s < phoneme_lens[:, None], s, s - phoneme_lens[:, None])  # [B, L]
+            audio_pos = s - phoneme_lens[:, None]
+            if self.config.rate_positions:
+                r = frame_lens.float().clamp(min=1) / phoneme_lens.float().clamp(min=1)  # true frames per phoneme
+                audio_pos = audio_pos / r[:, None]
+            rope_pos = torch.where(s < phoneme_lens[:, None], s.to(audio_pos.dtype), audio_pos)  # [B, L]
         h = self._run(x, positions=rope_pos)  # [B, L, C]
         hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
         return LMOutput(hidden=hidden, stop_logits=self.stop_head(hidden).squeeze(-1))
@@ -335,6 +347,12 @@ class LatentLM(nn.Module):
         p, n_audio = phonemes.shape[1], 1 + prompt_frames.shape[1]
         dev = x.device
         positions = torch.cat([torch.arange(p, device=dev), torch.arange(n_audio, device=dev)])
+        if self.config.rate_positions:
+            if rates is None:
+                raise ValueError("this LM was trained with rate_positions: pass rates (frames per phoneme)")
+            cache.position_scale = 1.0 / rates.float().clamp(min=1e-3)  # [B]
+            audio = torch.arange(n_audio, device=dev, dtype=torch.float32)[None] * cache.position_scale[:, None]
+            positions = torch.cat([torch.arange(p, device=dev, dtype=torch.float32).expand(b, -1), audio], 1)
         h = self._run(x, cache, positions)[:, -1]
         cache.position = n_audio  # step() continues the audio stream's positions
         return h
@@ -346,7 +364,10 @@ class LatentLM(nn.Module):
         extra = self.embed_progress(progress, x.dtype)
         if extra is not None:
             x = x + extra.view(x.shape[0], 1, -1)
-        return self._run(x, cache)[:, -1]
+        positions = None
+        if cache.position_scale is not None:  # rate_positions: the audio stream's position j / r
+            positions = (cache.position * cache.position_scale)[:, None]  # [B, 1]
+        return self._run(x, cache, positions)[:, -1]
 
     def stop_prob(self, hidden: Tensor) -> Tensor:
         """P(end of speech) from states [..., C] → [...]."""
