@@ -181,8 +181,7 @@ class TTS:
             config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
-        paced = self.lm.config.progress_conditioning or self.lm.config.rate_conditioning or self.lm.config.rate_positions
-        if config.duration_scale != 1.0 and not paced:
+        if config.duration_scale != 1.0 and not self.lm.config.told_pace:
             log.warning("duration_scale=%g is ignored: this model's LM has no progress, rate or rate-position "
                         "conditioning", config.duration_scale)
         return config

@@ -225,13 +225,18 @@ def test_fixed_length_sequence_gives_the_same_loss_on_a_padded_batch(separate):
         torch.testing.assert_close(fixed[k], tight[k], rtol=1e-5, atol=1e-6)
 
 
+def _warm_started(**options) -> tuple[LatentLM, LatentLM, list[str]]:
+    """(a plain tiny LM, an eval-mode LM with `options` loaded from it, the keys the plain one lacked)."""
+    torch.manual_seed(0)
+    plain = tiny_lm()
+    paced = LatentLM(tiny_lm_config(**options)).eval()
+    return plain, paced, paced.load_state_dict(plain.state_dict(), strict=False).missing_keys
+
+
 def test_rate_conditioning_starts_as_a_no_op_then_moves_the_states_and_learns():
     """rate_conditioning: BOS += rate_emb(log rate), zero-initialised (a warm start speaks as before); once
     trained, the rate changes the states; it gets gradients; the KV cache path agrees; a missing rate is an error."""
-    torch.manual_seed(0)
-    plain = tiny_lm()
-    paced = LatentLM(tiny_lm_config(rate_conditioning=True)).eval()
-    missing = paced.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    plain, paced, missing = _warm_started(rate_conditioning=True)
     assert sorted(missing) == ["rate_emb.bias", "rate_emb.weight"]
     ph, pl, fr, fl, prompt = _batch()
     slow, fast = torch.full((3,), 2.0), torch.full((3,), 0.5)
@@ -268,10 +273,7 @@ def test_progress_conditioning_starts_as_a_no_op_touches_only_target_inputs_and_
     """progress_conditioning: target input j += progress_emb(u = (j − prompt_len) / N_target), zero-initialised;
     the prompt's states never see it; it gets gradients; once trained, the target length changes the states;
     prefill/step with u = k / N reproduce the teacher-forced states; missing lengths are an error."""
-    torch.manual_seed(0)
-    plain = tiny_lm()
-    paced = LatentLM(tiny_lm_config(progress_conditioning=True)).eval()
-    missing = paced.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    plain, paced, missing = _warm_started(progress_conditioning=True)
     assert sorted(missing) == ["progress_emb.bias", "progress_emb.weight"]
     ph, pl, fr, fl, prompt = _batch()
     torch.testing.assert_close(paced(ph, pl, fr, fl, prompt_lens=prompt).hidden, plain(ph, pl, fr, fl).hidden)

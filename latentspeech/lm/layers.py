@@ -51,20 +51,18 @@ class RotaryEmbedding(nn.Module):
         """Rotate q, k [B, H, L, K] (fp32) for positions `start .. start + L − 1` (an int `start`) or given
         position ids ([L] shared by the batch, or [B, L]; a float tensor for positions between the integers)."""
         n = q.shape[-2]
-        if isinstance(positions, Tensor) and positions.is_floating_point():
-            freqs = positions.float().unsqueeze(-1) * self.inv_freq.to(q.device)  # [..., L, K/2]
-            emb = torch.cat([freqs, freqs], dim=-1)
-            cos, sin = emb.cos(), emb.sin()
-            if positions.dim() == 2:
-                cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
-        elif isinstance(positions, int):
+        if isinstance(positions, int):
             cos, sin = self._tables(positions + n, q.device)
             cos, sin = cos[positions : positions + n], sin[positions : positions + n]  # [L, K]
+        elif positions.is_floating_point():  # between the table's rows: computed here
+            freqs = positions.float().unsqueeze(-1) * self.inv_freq.to(q.device)  # [L, K/2] or [B, L, K/2]
+            emb = torch.cat([freqs, freqs], dim=-1)
+            cos, sin = emb.cos(), emb.sin()
         else:
             cos, sin = self._tables(int(positions.max()) + 1, q.device)
             cos, sin = cos[positions], sin[positions]  # [L, K] or [B, L, K]
-            if positions.dim() == 2:
-                cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, L, K]: broadcast over heads
+        if cos.dim() == 3:
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, L, K]: broadcast over heads
         return _rotate(q, cos, sin), _rotate(k, cos, sin)
 
 

@@ -90,6 +90,11 @@ class LMConfig:
     # Untrained so far: README *Roadmap*.
     rate_positions: bool = False
 
+    @property
+    def told_pace(self) -> bool:
+        """Whether the LM reads the prompt's pace (and so DecodeConfig.duration_scale)."""
+        return self.progress_conditioning or self.rate_conditioning or self.rate_positions
+
     def __post_init__(self) -> None:
         if self.rate_positions and not self.separate_positions:
             raise ValueError("rate_positions needs separate_positions (audio positions of their own)")
@@ -346,14 +351,14 @@ class LatentLM(nn.Module):
             return self._run(x, cache)[:, -1]
         p, n_audio = phonemes.shape[1], 1 + prompt_frames.shape[1]
         dev = x.device
-        positions = torch.cat([torch.arange(p, device=dev), torch.arange(n_audio, device=dev)])
+        audio = torch.arange(n_audio, device=dev)  # [N_a]
         if self.config.rate_positions:
             if rates is None:
                 raise ValueError("this LM was trained with rate_positions: pass rates (frames per phoneme)")
             cache.position_scale = 1.0 / rates.float().clamp(min=1e-3)  # [B]
-            audio = torch.arange(n_audio, device=dev, dtype=torch.float32)[None] * cache.position_scale[:, None]
-            positions = torch.cat([torch.arange(p, device=dev, dtype=torch.float32).expand(b, -1), audio], 1)
-        h = self._run(x, cache, positions)[:, -1]
+            audio = audio[None] * cache.position_scale[:, None]  # [B, N_a], float
+        text = torch.arange(p, device=dev, dtype=audio.dtype).expand(*audio.shape[:-1], p)
+        h = self._run(x, cache, torch.cat([text, audio], -1))[:, -1]
         cache.position = n_audio  # step() continues the audio stream's positions
         return h
 
