@@ -30,7 +30,7 @@ from latentspeech.checkpoint import load_model_dir, load_state_dict_strict, save
 from latentspeech.config import config_from_dict, config_to_dict
 from latentspeech.errors import CheckpointError, ConfigError, InputError
 from latentspeech.lm.decoding import DecodeConfig
-from latentspeech.lm.generate import Generator
+from latentspeech.lm.generate import GenerationOutput, Generator
 from latentspeech.lm.model import LatentLM, LMConfig
 from latentspeech.vae.model import SigmaVAE, VAEConfig
 
@@ -181,9 +181,11 @@ class TTS:
             config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
-        if config.duration_scale != 1.0 and not self.lm.config.told_pace:
+        length_prior = config.length_weight > 0 and config.candidates > 1
+        if config.duration_scale != 1.0 and not self.lm.config.told_pace and not length_prior:
             log.warning("duration_scale=%g is ignored: this model's LM has no progress, rate or rate-position "
-                        "conditioning", config.duration_scale)
+                        "conditioning (and no best-of-N length prior: length_weight, candidates > 1)",
+                        config.duration_scale)
         return config
 
     @staticmethod
@@ -287,6 +289,33 @@ class TTS:
             wav = self.vae.decode(z.float(), denormalize=True)[0, 0]
         return wav[ctx.shape[0] * self.vae.hop_length:].float().cpu().numpy()
 
+    def _checked_options(self, **options: Any) -> DecodeConfig:
+        config = self.decode_options(**options)
+        if config.candidates > 1 and not self.lm.has_ctc_head:
+            raise InputError(f"candidates={config.candidates} needs an LM with a CTC head (trained with "
+                             "model.ctc_weight > 0); this model has none: use candidates=1")
+        return config
+
+    def _generate_chunk(self, gen: Generator, prep: _Prepared, k: int, seed: int | None,
+                        best_of: bool = False) -> GenerationOutput:
+        """The k-th text chunk's frames (chunk k samples with seed + 1000·k)."""
+        sep = self.vocab.encode(" ")[:1]
+        ids = prep.chunks[k]
+        phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
+        seed = None if seed is None else seed + 1000 * k
+        if best_of:
+            return gen.best_of(phonemes, prep.prompt_frames, len(ids), seed=seed)
+        return gen.generate(phonemes, prep.prompt_frames, len(ids), seed=seed)
+
+    @staticmethod
+    def _unclipped(wav: np.ndarray) -> np.ndarray:
+        """Never hand back clipping audio (an undertrained model can overshoot): scale a peak > 0.999 to 0.99."""
+        peak = float(np.abs(wav).max()) if len(wav) else 0.0
+        if peak > 0.999:
+            log.info("output peak %.2f: scaled down to 0.99", peak)
+            wav = wav * (0.99 / peak)
+        return wav
+
     def synthesize(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
                    steps: int | None = None, cfg_scale: float | None = None, temperature: float | None = None,
                    seed: int | None = None, **options: Any) -> SynthesisResult:
@@ -296,41 +325,49 @@ class TTS:
         best-of-N by the LM's CTC head) default to the model's decode config. Same seed → same audio. Long text
         is split at sentence boundaries and cross-faded.
         """
-        config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
-        if config.candidates > 1 and not self.lm.has_ctc_head:
-            raise InputError(f"candidates={config.candidates} needs an LM with a CTC head (trained with "
-                             "model.ctc_weight > 0); this model has none: use candidates=1")
+        config = self._checked_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         t_start = time.perf_counter()
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         gen = Generator(self.lm, config, self.vae.frame_rate)
-        sep = self.vocab.encode(" ")[:1]
-        pieces, first_audio, stopped = [], None, True
+        pieces, first_audio, stopped, choices = [], None, True, []
         totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0,
-                  "target_frames": 0}  # target_frames: the paced length of a progress-conditioned LM
-        for k, ids in enumerate(prep.chunks):
-            phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
-            out = gen.generate(phonemes, prep.prompt_frames, len(ids),
-                               seed=None if seed is None else seed + 1000 * k)
+                  "target_frames": 0}  # target_frames: the prompt's pace × the text (progress, length prior)
+        for k in range(len(prep.chunks)):
+            out = self._generate_chunk(gen, prep, k, seed)
             t0 = time.perf_counter()
             pieces.append(self._decode(prep.prompt_frames, out.frames))
             totals["vae_s"] += time.perf_counter() - t0
             for key in ("prefill_s", "transformer_s", "head_s", "frames", "target_frames"):
                 totals[key] += out.timings.get(key, 0)
+            if "chosen" in out.timings:  # best-of-N: what each chunk's candidates scored, and which one won
+                choices.append({key: out.timings[key] for key in ("ctc_scores", "candidate_frames", "chosen",
+                                                                   "target_frames")})
             stopped = stopped and out.stopped
             if first_audio is None:
                 first_audio = time.perf_counter() - t_start
-        wav = _crossfade(pieces, int(config.crossfade_seconds * self.sample_rate))
-        peak = float(np.abs(wav).max()) if len(wav) else 0.0
-        if peak > 0.999:  # never hand back clipping audio (an undertrained model can overshoot)
-            log.info("output peak %.2f: scaled down to 0.99", peak)
-            wav = wav * (0.99 / peak)
+        wav = self._unclipped(_crossfade(pieces, int(config.crossfade_seconds * self.sample_rate)))
         total = time.perf_counter() - t_start
         audio_s = len(wav) / self.sample_rate
         timings = {"total_s": total, "audio_s": audio_s, "rtf": total / audio_s if audio_s > 0 else math.inf,
                    "first_audio_s": first_audio, "steps": config.steps, "candidates": config.candidates,
                    "chunks": len(prep.chunks),
-                   "stopped": stopped, **totals}
+                   "stopped": stopped, **totals, **({"best_of": choices} if choices else {})}
         return SynthesisResult(wav=wav, sample_rate=self.sample_rate, timings=timings)
+
+    def synthesize_candidates(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
+                              seed: int | None = None, **options: Any) -> tuple[list[np.ndarray], dict[str, Any]]:
+        """Every best-of-N candidate's audio for a text of one chunk, and their scores (`ctc_scores`,
+        `candidate_frames`, `target_frames`, `chosen`: the one `synthesize` with the same arguments returns).
+        For studying the reranker or replacing it (e.g. by an ASR); `options` as in `synthesize`."""
+        config = self._checked_options(**options)
+        prep = self.prepare(text, prompt_wav, prompt_text, config)
+        if len(prep.chunks) != 1:
+            raise InputError(f"synthesize_candidates takes a text of one chunk; this one splits into "
+                             f"{len(prep.chunks)} (max_chunk_phonemes={config.max_chunk_phonemes})")
+        out = self._generate_chunk(Generator(self.lm, config, self.vae.frame_rate), prep, 0, seed, best_of=True)
+        wavs = [self._unclipped(self._decode(prep.prompt_frames, c)) for c in out.candidates]
+        info = {key: out.timings[key] for key in ("ctc_scores", "candidate_frames", "chosen", "target_frames")}
+        return wavs, info
 
     def synthesize_to_file(self, path: str | os.PathLike, text: str, prompt_wav: Any = None,
                            prompt_text: str | None = None, **kwargs: Any) -> SynthesisResult:

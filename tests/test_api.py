@@ -90,6 +90,19 @@ def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):
     assert streamed.shape == one.wav.shape and np.corrcoef(streamed, one.wav)[0, 1] > 0.99
 
 
+def test_synthesize_candidates_returns_every_candidate_and_the_one_synthesize_keeps(prompt, tmp_path):
+    ctc = api.TTS.from_pretrained(make_tts_dir(tmp_path / "ctc", ctc=True, stop_bias=-10.0))
+    wavs, info = ctc.synthesize_candidates("Hello world.", prompt, "A prompt.", seed=1, candidates=3)
+    kept = ctc.synthesize("Hello world.", prompt, "A prompt.", seed=1, candidates=3)
+    assert len(wavs) == len(info["ctc_scores"]) == 3
+    assert [len(w) // ctc.vae.hop_length for w in wavs] == info["candidate_frames"]
+    assert np.array_equal(wavs[info["chosen"]], kept.wav)
+    assert kept.timings["best_of"] == [info]
+    with pytest.raises(InputError, match="one chunk"):
+        ctc.synthesize_candidates("One sentence here. And another one.", prompt, "A prompt.", candidates=2,
+                                  max_chunk_phonemes=12)
+
+
 def test_prompt_at_another_sample_rate_is_resampled(tts, tmp_path):
     sr = 24_000
     t = np.arange(int(1.2 * sr)) / sr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -9,6 +11,7 @@ import torch
 
 from helpers_lm import make_dump, make_tts_dir
 from latentspeech.cli import main
+from latentspeech.lm.generate import choose_candidate
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +117,11 @@ def test_usage_conflicts_exit_2(model_dir, prompt, tmp_path, capsys):
                   "--out", str(tmp_path / "o.wav"), "--duration-scale", "0"))
     assert e.value.code == 2
     assert "--duration-scale must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x",
+                  "--out", str(tmp_path / "o.wav"), "--length-weight", "-1"))
+    assert e.value.code == 2
+    assert "--length-weight must be >= 0" in capsys.readouterr().err
 
 
 def test_batch_mode_writes_one_wav_per_meta_line(model_dir, tmp_path, capsys):
@@ -123,8 +131,29 @@ def test_batch_mode_writes_one_wav_per_meta_line(model_dir, tmp_path, capsys):
     meta.write_text("u1|First prompt.|p1.wav|Hello there.\nu2|Second prompt.|p2.wav|Good morning, world.\n")
     gen = tmp_path / "gen"
     assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(gen), "--max-seconds", "0.2")) == 0
-    assert sorted(p.name for p in gen.iterdir()) == ["u1.wav", "u2.wav"]
+    assert sorted(p.name for p in gen.iterdir()) == ["generation.jsonl", "u1.wav", "u2.wav"]
     assert "wrote 2 files" in capsys.readouterr().out
+    lines = [json.loads(x) for x in (gen / "generation.jsonl").read_text().splitlines()]
+    assert [x["utt"] for x in lines] == ["u1", "u2"] and all(x["seed"] == 0 for x in lines)
+    for x in lines:  # the logged length is the written one
+        assert x["audio_s"] == pytest.approx(sf.info(str(gen / f"{x['utt']}.wav")).duration, abs=1e-3)
+        assert "best_of" not in x  # one candidate: nothing to choose between
+
+
+def test_batch_mode_logs_every_candidates_score_and_the_choice(tmp_path):
+    model = make_tts_dir(tmp_path / "ctc", stop_bias=-10.0, ctc=True)
+    _wav(tmp_path / "p1.wav")
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1|First prompt.|p1.wav|Hello there.\n")
+    gen = tmp_path / "gen"
+    assert main(_tts(model, "--text-file", str(meta), "--out-dir", str(gen), "--max-seconds", "0.4",
+                     "--candidates", "3", "--length-weight", "0.5")) == 0
+    [line] = [json.loads(x) for x in (gen / "generation.jsonl").read_text().splitlines()]
+    [chunk] = line["best_of"]
+    assert len(chunk["ctc_scores"]) == len(chunk["candidate_frames"]) == 3 and chunk["target_frames"] >= 1
+    assert chunk["chosen"] == choose_candidate(torch.tensor(chunk["ctc_scores"]),
+                                               torch.tensor(chunk["candidate_frames"]), chunk["target_frames"], 0.5)
+    assert line["frames"] == max(chunk["candidate_frames"])  # the batch runs until its last candidate stops
 
 
 def test_batch_mode_checks_every_line_before_compute(model_dir, tmp_path, capsys):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import pytest
 import torch
 
 from helpers_lm import tiny_lm
 from latentspeech.lm.decoding import DecodeConfig
-from latentspeech.lm.generate import Generator
+from latentspeech.lm.generate import Generator, choose_candidate
 
 
 def _inputs():
@@ -192,6 +193,45 @@ def test_best_of_candidates_stop_on_their_own():
     assert out.stopped and out.frames.shape[0] == lengths[out.timings["chosen"]]
     for n, score in zip(lengths, scores):  # 3 CTC slots per frame: fewer than 12 phonemes can't spell the text
         assert (score == float("inf")) == (3 * n < 12)
+
+
+def test_choose_candidate_adds_a_length_prior_to_the_ctc_score():
+    scores, lengths = torch.tensor([1.0, 1.2, float("inf")]), torch.tensor([40, 20, 5])
+    assert choose_candidate(scores, lengths, target_frames=20) == 0  # the CTC head alone
+    # |ln(40/20)| = 0.69: a weight of 1 costs candidate 0 more than its 0.2 lead
+    assert choose_candidate(scores, lengths, target_frames=20, length_weight=1.0) == 1
+    assert choose_candidate(scores, lengths, target_frames=20, length_weight=0.2) == 0
+    # too long and too short by the same factor cost the same
+    assert choose_candidate(torch.tensor([1.0, 1.0]), torch.tensor([10, 40]), 20, 1.0) in (0, 1)
+    tie = choose_candidate(torch.tensor([1.0, 1.0]), torch.tensor([10, 41]), 20, 1.0)
+    assert tie == 0  # 20/10 = 2 < 41/20
+    # no candidate can spell the text: the longest, whatever the prior
+    assert choose_candidate(torch.full((3,), float("inf")), lengths, 5, 10.0) == 0
+
+
+def test_length_weight_changes_only_the_choice_between_the_same_samples():
+    lm = tiny_lm(ctc_weight=0.2)
+    with torch.no_grad():  # candidates stop at different times (see test_best_of_candidates_stop_on_their_own)
+        lm.stop_head.weight.zero_()
+        lm.stop_head.weight[0, 0] = 30.0
+        lm.stop_head.bias.fill_(0.0)
+    torch.manual_seed(0)
+    phonemes, prompt = _inputs()
+    base = DecodeConfig(steps=2, candidates=4, min_seconds_per_phoneme=0.0, max_seconds=2.0)
+    plain = Generator(lm, base, frame_rate=25.0).best_of(phonemes, prompt, n_text_phonemes=4, seed=0)
+    prior = Generator(lm, DecodeConfig(**{**base.__dict__, "length_weight": 100.0}), 25.0).best_of(
+        phonemes, prompt, n_text_phonemes=4, seed=0)
+    assert plain.timings["ctc_scores"] == prior.timings["ctc_scores"]  # the same samples ...
+    assert len(plain.candidates) == 4 and all(torch.equal(a, b) for a, b in zip(plain.candidates, prior.candidates))
+    lengths, target = prior.timings["candidate_frames"], prior.timings["target_frames"]
+    finite = [i for i, x in enumerate(prior.timings["ctc_scores"]) if x != float("inf")]
+    closest = min(finite, key=lambda i: abs(math.log(lengths[i] / target)))
+    assert prior.timings["chosen"] == closest  # ... and a heavy prior picks the one nearest the target length
+    assert plain.timings["chosen"] != closest  # (which the CTC head alone does not, here)
+    assert torch.equal(prior.frames, prior.candidates[closest])
+    assert [c.shape[0] for c in plain.candidates] == lengths
+    with pytest.raises(ValueError, match="length_weight must be >= 0"):
+        DecodeConfig(length_weight=-1.0)
 
 
 def test_best_of_needs_a_ctc_head():

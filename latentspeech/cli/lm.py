@@ -5,6 +5,7 @@
     latentspeech tts --text "Hello." --prompt-wav p.wav --prompt-text "..." --out out.wav [--model default]
     latentspeech tts --text "Hello." --prompt espeak-f4 --out out.wav   # an example prompt shipped with the model
     latentspeech tts --text-file meta.lst --out-dir gen/          # seed-tts-eval list utt|prompt_text|prompt_wav|text
+                                                                   # (+ gen/generation.jsonl: timings, best-of-N scores)
     latentspeech tts --list-models
     latentspeech dump-gta-latents --model default --data dump/phn/train --latents dump/latents/vae/train \
         --out dump/gta/train                                       # decoder fine-tuning data (lm/gta.py)
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -21,6 +23,8 @@ from latentspeech.cli.common import add_config_args, output_path
 from latentspeech.errors import InputError
 
 log = logging.getLogger(__name__)
+
+GENERATION_LOG = "generation.jsonl"  # batch tts: one JSON line per utterance (timings, best-of-N scores and choice)
 
 
 def _decode_defaults():
@@ -44,6 +48,10 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--candidates", type=int, default=None, metavar="N",
                    help=f"best-of-N: sample N in one batch, keep the one the LM's CTC head reads as the text best "
                         f"(default {d.candidates})")
+    g.add_argument("--length-weight", type=float, default=None,
+                   help=f"best-of-N length prior: + this × |ln(frames / expected)| on each candidate's CTC score, "
+                        f"expected = the prompt's frames per phoneme × the text's (× --duration-scale); 0 = off "
+                        f"(default {d.length_weight:g})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
     g.add_argument("--duration-scale", type=float, default=None,
@@ -85,7 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("tts", help="synthesize speech in the voice of a prompt recording")
     p.add_argument("--text", default=None, help="text to speak ('-' reads stdin)")
-    p.add_argument("--text-file", default=None, help="batch: seed-tts-eval list utt|prompt_text|prompt_wav|text")
+    p.add_argument("--text-file", default=None,
+                   help=f"batch: seed-tts-eval list utt|prompt_text|prompt_wav|text; each utterance's timings and "
+                        f"best-of-N scores are appended to OUT_DIR/{GENERATION_LOG}")
     p.add_argument("--prompt-wav", default=None, help="a few seconds of the target voice (any sample rate)")
     p.add_argument("--prompt-text", default=None, help="transcript of --prompt-wav")
     p.add_argument("--prompt", default=None, metavar="NAME",
@@ -221,13 +231,13 @@ def cmd_tts(args) -> int:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
-               "duration_scale": args.duration_scale}
+               "duration_scale": args.duration_scale, "length_weight": args.length_weight}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
     if options["duration_scale"] is not None and options["duration_scale"] <= 0:
         usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
-    for key in ("cfg_scale", "temperature", "max_seconds"):
+    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
 
@@ -282,12 +292,15 @@ def cmd_tts(args) -> int:
         log.info("skipping %d utterances already in %s (--force redoes them)", len(entries) - len(todo), out_dir)
     total_audio = total_time = 0.0
     quiet = args.quiet or not sys.stderr.isatty()
+    log_path = out_dir / GENERATION_LOG
     for e in tqdm(todo, desc="tts", unit="utt", disable=quiet):
         try:
             result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, seed=args.seed, **options)
         except InputError as err:
             raise InputError(f"{e.utt}: {err}") from None
         _write(result, gen_wav_path(out_dir, e.utt))
+        with open(log_path, "a", encoding="utf-8") as f:  # one line per utterance, appended as it is written
+            f.write(json.dumps({"utt": e.utt, "seed": args.seed, **result.timings}) + "\n")
         total_audio += result.seconds
         total_time += result.timings["total_s"]
     rtf = total_time / total_audio if total_audio else 0.0

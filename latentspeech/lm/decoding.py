@@ -21,6 +21,8 @@ class DecodeConfig:
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
     candidates: int = 1                     # best-of-N: sample N in one batch, keep the one the LM's CTC head reads
                                             # as the text best (needs a model with a CTC head; not in stream())
+    length_weight: float = 0.0              # best-of-N: + this × |ln(frames / target)| on each candidate's CTC score,
+                                            # target = the prompt's frames per phoneme × the text's phonemes
     max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
@@ -39,6 +41,8 @@ class DecodeConfig:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {self.candidates}")
+        if self.length_weight < 0:
+            raise ValueError(f"length_weight must be >= 0, got {self.length_weight}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0.0 < self.stop_threshold <= 1.0:

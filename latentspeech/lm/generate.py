@@ -25,7 +25,7 @@ from latentspeech.lm.sampler import CFGDenoiser, make_sampler
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DecodeConfig", "GenerationOutput", "Generator"]
+__all__ = ["DecodeConfig", "GenerationOutput", "Generator", "choose_candidate"]
 
 
 @dataclass
@@ -33,6 +33,21 @@ class GenerationOutput:
     frames: Tensor                          # [N, D] generated frames (normalised latents), prompt excluded
     stopped: bool                           # True: the stop classifier ended it; False: the length guard
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: list[Tensor] = field(default_factory=list)  # best_of: every candidate's frames [N_i, D]
+
+
+def choose_candidate(ctc_scores: Tensor, lengths: Tensor, target_frames: int, length_weight: float = 0.0) -> int:
+    """Index of the best-of-N winner: the lowest CTC loss per phoneme, plus `length_weight` × |ln(frames /
+    target_frames)| when a length prior is asked for (0 = the CTC head alone). All scores infinite (no candidate
+    can spell the text in its frames) → the longest candidate."""
+    scores = ctc_scores.detach().float().cpu()
+    lengths = lengths.detach().cpu()
+    if not bool(torch.isfinite(scores).any()):
+        return int(torch.argmax(lengths))
+    if length_weight > 0:
+        ratio = lengths.clamp(min=1).float() / max(target_frames, 1)
+        scores = scores + length_weight * ratio.log().abs()
+    return int(torch.argmin(scores))
 
 
 class Generator:
@@ -177,14 +192,15 @@ class Generator:
                 h = self._step(frames[-1], cache, h.shape[0], i + 1)
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
         scores = lm.ctc_scores(torch.stack(states, 1), lengths, phonemes[phonemes.numel() - n_text:])
-        best = int(torch.argmin(scores)) if bool(torch.isfinite(scores).any()) else int(torch.argmax(lengths))
+        best = choose_candidate(scores, lengths, self.target_frames, self.config.length_weight)
         self.stopped = bool(done[best])
         if not self.stopped:
             self._warn_length_guard(limit)
         self.timings.update(ctc_scores=[float(x) for x in scores], candidate_frames=lengths.tolist(), chosen=best)
         d = lm.config.latent_dim
-        out = torch.stack(frames, 1)[best, : int(lengths[best])] if frames else prompt_frames.new_zeros(0, d)
-        return GenerationOutput(frames=out.float(), stopped=self.stopped, timings=dict(self.timings))
+        every = torch.stack(frames, 1).float() if frames else prompt_frames.new_zeros(k, 0, d).float()
+        kept = [every[i, : int(lengths[i])] for i in range(k)]
+        return GenerationOutput(frames=kept[best], stopped=self.stopped, timings=dict(self.timings), candidates=kept)
 
     def generate(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
                  seed: int | None = None, max_frames: int | None = None) -> GenerationOutput:
