@@ -12,7 +12,8 @@
 (c) decoding work per second of audio: autoregressive transformer passes and network evaluations, ours vs a
     VALL-E-style LM over a 75 Hz, 8-codebook discrete codec (EnCodec 24 kHz, 6 kbps).
 Cross-sentence prompts from `make-eval-list --mode cross` (seed 0); every utterance is synthesised with seed 0.
-Resumable: a setting whose wavs, timings and scores exist is not redone.
+Resumable: a setting whose wavs, timings and scores exist is not redone. `--references-from W0` copies the scored
+ground truth (and resynthesis, when W0's was made by the same VAE weights) from an earlier work dir of the same list.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import platform
 import time
 from pathlib import Path
 
-from vae_intelligibility import make_meta, metric_cell, score, write_reference_audio
+from vae_intelligibility import make_meta, metric_cell, reuse_references, score, write_reference_audio
 
 CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
 
@@ -93,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
     p.add_argument("--work-dir", required=True, help="meta list, wavs, timings and scores go here")
     p.add_argument("--report", help="also write the Markdown tables here")
+    p.add_argument("--references-from", metavar="W0",
+                   help="another work dir of the same --data/--max-utts: copy its scored ground truth (and its "
+                        "resynthesis, if made by the same VAE weights) instead of rescoring them (~4 of 12 min)")
     args = p.parse_args(argv)
 
     import torch
@@ -108,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = make_meta(cli, args.data, work, args.max_utts)
     entries = read_meta(meta)
     tts = TTS.from_pretrained(args.model, dtype=args.dtype)
+    if args.references_from:
+        copied = reuse_references(Path(args.references_from), work, meta, tts.vae)
+        print(f"reused from {args.references_from}: {', '.join(copied) or 'nothing new'}", flush=True)
     write_reference_audio(entries, DataDir.load(args.data), tts.vae, work)
 
     quality = [("ground truth", None, score(cli, meta, work / "ground_truth", args.threads)),

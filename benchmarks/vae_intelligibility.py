@@ -37,6 +37,46 @@ def score(cli, meta: Path, gen_dir: Path, threads: int) -> dict:
     return json.loads((scores / "summary.json").read_text())
 
 
+def vae_fingerprint(vae) -> str:
+    """sha256 (16 hex digits) of a VAE's weights as loaded: whether two work dirs' resynthesis is the same."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for key, tensor in sorted(vae.state_dict().items()):
+        h.update(key.encode())
+        h.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def reuse_references(source: Path, work: Path, meta: Path, vae) -> list[str]:
+    """Copy scored ground truth (and resynthesis, when made by the same VAE weights) from another work dir of the
+    same utterances, so a new model's run does not rescore them. Returns what was copied."""
+    import shutil
+
+    from latentspeech.eval.meta import read_meta
+
+    if not (source / "meta.lst").is_file():
+        raise SystemExit(f"--references-from {source}: no meta.lst there (not a tts_quality work dir)")
+    if read_meta(source / "meta.lst") != read_meta(meta):
+        raise SystemExit(f"--references-from {source}: its meta.lst lists other utterances or prompts than {meta}")
+    parts = ["ground_truth"]
+    mark = source / "resynthesis" / VAE_MARK
+    if mark.is_file() and mark.read_text().strip() == vae_fingerprint(vae):
+        parts.append("resynthesis")
+    copied = []
+    for part in parts:
+        for sub in (part, f"scores_{part}"):
+            if (source / sub).is_dir() and not (work / sub).exists():
+                shutil.copytree(source / sub, work / sub)
+                copied.append(sub)
+    return copied
+
+
+VAE_MARK = ".vae_sha256"  # in resynthesis/: the fingerprint of the VAE that made it
+
+
 def write_reference_audio(entries, data, vae, work: Path) -> None:
     """<work>/ground_truth/<utt>.wav (at the VAE's rate) and <work>/resynthesis/<utt>.wav (encode → decode)."""
     import torch
@@ -45,6 +85,8 @@ def write_reference_audio(entries, data, vae, work: Path) -> None:
 
     for sub in ("ground_truth", "resynthesis"):
         (work / sub).mkdir(parents=True, exist_ok=True)
+    if not any((work / "resynthesis").glob("*.wav")):  # made here, now: mark it with the VAE that makes it
+        (work / "resynthesis" / VAE_MARK).write_text(vae_fingerprint(vae) + "\n")
     for entry in entries:
         if (work / "resynthesis" / f"{entry.utt}.wav").exists():
             continue

@@ -1,0 +1,93 @@
+"""benchmarks/rerank.py (selection rules over the same best-of-N samples) and tts_quality's reference reuse."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+BENCH = Path(__file__).parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    sys.path.insert(0, str(BENCH))  # tts_quality imports vae_intelligibility
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+rerank = _load("rerank")
+vae_intelligibility = _load("vae_intelligibility")
+
+
+def test_rules_pick_by_ctc_length_prior_length_and_asr():
+    scores, frames, wers = [1.0, 1.1, 3.0], [40, 21, 20], [0.5, 0.2, 0.0]
+    assert rerank.choose("first", scores, frames, 20, wers) == 0
+    assert rerank.choose("ctc", scores, frames, 20, wers) == 0
+    assert rerank.choose("ctc", scores, frames, 20, wers, weight=1.0) == 1  # 0.69 for doubling > 0.1 of CTC
+    assert rerank.choose("length", scores, frames, 20, wers) == 2
+    assert rerank.choose("oracle", scores, frames, 20, wers) == 2
+
+
+def _run(tmp_path: Path, name: str, rows: list[tuple[str, list[float], list[int], int, list[float]]]) -> Path:
+    run = tmp_path / name
+    gt = tmp_path / "gt.wav"
+    sf.write(gt, np.zeros(16_000, dtype=np.float32), 16_000)  # 1 s = 12.5 frames
+    run.mkdir()
+    with open(run / "candidates.jsonl", "w") as f:
+        for utt, scores, frames, target, _ in rows:
+            f.write(json.dumps({"utt": utt, "seed": 0, "frame_rate": 12.5, "gt_wav": str(gt), "ctc_scores": scores,
+                                "candidate_frames": frames, "chosen": 0, "target_frames": target}) + "\n")
+    for i in range(len(rows[0][1])):
+        (run / f"scores_cand{i}").mkdir()
+        lines = ["utt\twer\tcer"] + [f"{utt}\t{w[i]}\t{w[i] / 2}" for utt, _, _, _, w in rows]
+        (run / f"scores_cand{i}" / "wer.tsv").write_text("\n".join(lines) + "\n")
+    return run
+
+
+def test_analyze_reports_each_rule_paired_against_the_ctc_choice(tmp_path, capsys):
+    run = _run(tmp_path, "r0", [("u1", [1.0, 1.1], [25, 13], 12, [0.6, 0.2]),   # the prior fixes this one
+                                ("u2", [0.5, 2.0], [12, 12], 12, [0.1, 0.3])])  # same length: CTC decides
+    assert rerank.main(["analyze", str(run), "--length-weights", "1"]) == 0
+    table = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in capsys.readouterr().out.splitlines()
+             if line.startswith("| ") and not line.startswith("| rule")}
+    assert table["ctc"][0] == "35.0" and table["ctc+length 1"][0] == "15.0" and table["oracle"][0] == "15.0"
+    assert table["first"][0] == "35.0" and table["ctc+length 1"][2].startswith("-20.0")
+    assert table["ctc+length 1"][3] == "50 %"  # one of two choices moved
+    # 25 and 12 frames at 12.5 Hz against 1 s of ground truth: ratios 2.00 and 0.96, one outside [0.8, 1.25]
+    assert table["ctc"][4] == "1.48, 50 % |" and table["ctc+length 1"][4] == "1.00, 0 % |"
+
+
+def test_reuse_references_copies_ground_truth_and_only_a_matching_resynthesis(tmp_path):
+    from latentspeech.vae.model import SigmaVAE, VAEConfig
+
+    torch.manual_seed(0)
+    cfg = VAEConfig(latent_dim=8, hop_length=640, frame_hop=160, enc_n_fft=512, n_mels=20, enc_dim=32,
+                    enc_frame_layers=1, enc_latent_layers=1, dec_dim=32, dec_latent_layers=1, dec_frame_dim=32,
+                    dec_frame_layers=1, dec_n_fft=320)
+    vae, other = SigmaVAE(cfg), SigmaVAE(cfg)
+    assert vae_intelligibility.vae_fingerprint(vae) != vae_intelligibility.vae_fingerprint(other)
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(1600, dtype=np.float32), 16_000)
+    old, meta = tmp_path / "old", tmp_path / "new" / "meta.lst"
+    for d in (old, meta.parent):
+        d.mkdir()
+    (old / "meta.lst").write_text(f"u1|p|{wav}|hello\n")
+    meta.write_text(f"u1|p|{wav}|hello\n")
+    for sub in ("ground_truth", "scores_ground_truth", "resynthesis", "scores_resynthesis"):
+        (old / sub).mkdir()
+    (old / "resynthesis" / vae_intelligibility.VAE_MARK).write_text(vae_intelligibility.vae_fingerprint(vae))
+    assert vae_intelligibility.reuse_references(old, meta.parent, meta, other) == [
+        "ground_truth", "scores_ground_truth"]  # another VAE: its resynthesis is redone
+    assert vae_intelligibility.reuse_references(old, meta.parent, meta, vae) == [
+        "resynthesis", "scores_resynthesis"]  # the same weights: reused (ground truth was already there)
+    meta.write_text(f"u1|p|{wav}|goodbye\n")
+    with pytest.raises(SystemExit, match="other utterances"):
+        vae_intelligibility.reuse_references(old, meta.parent, meta, vae)
