@@ -32,6 +32,7 @@ from latentspeech.errors import CheckpointError, ConfigError, InputError
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.generate import GenerationOutput, Generator
 from latentspeech.lm.model import LatentLM, LMConfig
+from latentspeech.lm.reader import LatentReader, ReaderConfig
 from latentspeech.vae.model import SigmaVAE, VAEConfig
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,10 @@ class TTS:
     """σ-VAE + LatentLM + phoneme front end. Build with `from_pretrained`; see the module docstring."""
 
     def __init__(self, vae: SigmaVAE, lm: LatentLM, vocab: Any, decode_config: DecodeConfig | None = None,
-                 language: str = "en-us"):
+                 language: str = "en-us", reader: LatentReader | None = None):
         self.vae = vae.eval()
         self.lm = lm.eval()
+        self.reader = reader.eval() if reader is not None else None  # best-of-N judge (DecodeConfig.rerank)
         self.vocab = vocab
         self.decode_config = decode_config or DecodeConfig()
         self.language = language
@@ -113,8 +115,18 @@ class TTS:
         except ConfigError as e:
             raise CheckpointError(str(e)) from None
         vocab = PhonemeVocab.from_dict(doc["vocab"]) if "vocab" in doc else PhonemeVocab.default()
+        reader = None
+        if doc.get("reader") is not None:  # a LatentReader rides along (latentspeech add-reader)
+            try:
+                rc = config_from_dict(doc["reader"], ReaderConfig, f"{model_dir}/config.yaml: reader")
+            except ConfigError as e:
+                raise CheckpointError(str(e)) from None
+            reader = LatentReader(rc)
+            load_state_dict_strict(reader, {k[7:]: v for k, v in state.items() if k.startswith("reader.")},
+                                   str(model_dir))
+            reader = reader.to(device)
         lm = lm.to(device=device, dtype=_dtype(dtype))
-        tts = cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"))
+        tts = cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"), reader)
         tts.model_dir = model_dir
         return tts
 
@@ -126,6 +138,9 @@ class TTS:
         config = TTSModelConfig(vae=self.vae.config, lm=self.lm.config)
         extra = {"vocab": self.vocab.to_dict(), "decode": config_to_dict(self.decode_config),
                  "language": self.language, "frame_rate": self.vae.frame_rate}
+        if self.reader is not None:
+            state.update({f"reader.{k}": v for k, v in self.reader.state_dict().items()})
+            extra["reader"] = config_to_dict(self.reader.config)
         out = save_model_dir(out_dir, "tts", config, state, extra=extra, dtype=_dtype(dtype))
         # checksum of the weights, checked by pretrained.verify_checksum before loading
         import yaml
@@ -291,9 +306,12 @@ class TTS:
 
     def _checked_options(self, **options: Any) -> DecodeConfig:
         config = self.decode_options(**options)
-        if config.candidates > 1 and not self.lm.has_ctc_head:
-            raise InputError(f"candidates={config.candidates} needs an LM with a CTC head (trained with "
-                             "model.ctc_weight > 0); this model has none: use candidates=1")
+        if config.candidates > 1 and "ctc" in config.rerank and not self.lm.has_ctc_head:
+            raise InputError(f"candidates={config.candidates} with rerank={config.rerank} needs an LM with a CTC "
+                             "head (trained with model.ctc_weight > 0); this model has none: use candidates=1")
+        if config.candidates > 1 and "reader" in config.rerank and self.reader is None:
+            raise InputError(f"rerank={config.rerank} needs a model with a reader (latentspeech add-reader); "
+                             "this one has none: use rerank=ctc")
         return config
 
     def _generate_chunk(self, gen: Generator, prep: _Prepared, k: int, seed: int | None,
@@ -328,7 +346,7 @@ class TTS:
         config = self._checked_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         t_start = time.perf_counter()
         prep = self.prepare(text, prompt_wav, prompt_text, config)
-        gen = Generator(self.lm, config, self.vae.frame_rate)
+        gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
         pieces, first_audio, stopped, choices = [], None, True, []
         totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0,
                   "target_frames": 0}  # target_frames: the prompt's pace × the text (progress, length prior)
@@ -340,8 +358,7 @@ class TTS:
             for key in ("prefill_s", "transformer_s", "head_s", "frames", "target_frames"):
                 totals[key] += out.timings.get(key, 0)
             if "chosen" in out.timings:  # best-of-N: what each chunk's candidates scored, and which one won
-                choices.append({key: out.timings[key] for key in ("ctc_scores", "candidate_frames", "chosen",
-                                                                   "target_frames")})
+                choices.append(_best_of_info(out.timings))
             stopped = stopped and out.stopped
             if first_audio is None:
                 first_audio = time.perf_counter() - t_start
@@ -356,17 +373,19 @@ class TTS:
 
     def synthesize_candidates(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
                               seed: int | None = None, **options: Any) -> tuple[list[np.ndarray], dict[str, Any]]:
-        """Every best-of-N candidate's audio for a text of one chunk, and their scores (`ctc_scores`,
-        `candidate_frames`, `target_frames`, `chosen`: the one `synthesize` with the same arguments returns).
+        """Every best-of-N candidate's audio for a text of one chunk, and their scores (`ctc_scores` and/or
+        `reader_scores`, `candidate_frames`, `target_frames`, `chosen`: the one `synthesize` with the same
+        arguments returns).
         For studying the reranker or replacing it (e.g. by an ASR); `options` as in `synthesize`."""
         config = self._checked_options(**options)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         if len(prep.chunks) != 1:
             raise InputError(f"synthesize_candidates takes a text of one chunk; this one splits into "
                              f"{len(prep.chunks)} (max_chunk_phonemes={config.max_chunk_phonemes})")
-        out = self._generate_chunk(Generator(self.lm, config, self.vae.frame_rate), prep, 0, seed, best_of=True)
+        out = self._generate_chunk(Generator(self.lm, config, self.vae.frame_rate, self.reader), prep, 0, seed,
+                                   best_of=True)
         wavs = [self._unclipped(self._decode(prep.prompt_frames, c)) for c in out.candidates]
-        info = {key: out.timings[key] for key in ("ctc_scores", "candidate_frames", "chosen", "target_frames")}
+        info = _best_of_info(out.timings)
         return wavs, info
 
     def synthesize_to_file(self, path: str | os.PathLike, text: str, prompt_wav: Any = None,
@@ -391,7 +410,7 @@ class TTS:
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         config = dataclasses.replace(config, candidates=1)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
-        gen = Generator(self.lm, config, self.vae.frame_rate)
+        gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
         sep = self.vocab.encode(" ")[:1]
         ahead = config.stream_lookahead_frames
         for k, ids in enumerate(prep.chunks):
@@ -416,6 +435,12 @@ class TTS:
             z = torch.stack(frames[lo:]).unsqueeze(0).float()
             wav = self.vae.decode(z, denormalize=True)[0, 0]
         return wav[(start - lo) * hop : (end - lo) * hop].float().cpu().numpy()
+
+
+def _best_of_info(timings: dict[str, Any]) -> dict[str, Any]:
+    """A best-of-N chunk's judge scores, candidate lengths, target length and choice (from Generator.timings)."""
+    keys = ("ctc_scores", "reader_scores", "candidate_frames", "chosen", "target_frames")
+    return {key: timings[key] for key in keys if key in timings}
 
 
 def _dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:

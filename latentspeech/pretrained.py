@@ -20,7 +20,7 @@ from latentspeech.errors import CheckpointError
 log = logging.getLogger(__name__)
 
 __all__ = ["PRETRAINED_DIR", "PROMPTS_DIR", "search_dirs", "available_models", "resolve_model", "example_prompts",
-           "example_prompt", "verify_checksum", "export_tts"]
+           "example_prompt", "verify_checksum", "export_tts", "load_reader"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 PROMPTS_DIR = "prompts"
@@ -180,6 +180,36 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
         add_prompts(out, prompt_items, vae.sample_rate)
     log.info("wrote %s (LM step %s, %d example prompts)", out, state.get("step"), len(prompt_items))
     return out
+
+
+def load_reader(exp_dir: str | os.PathLike, vocab, latent_dim: int):
+    """The newest checkpoint of a train-reader exp dir → LatentReader (eval mode), checked against the model it
+    will judge for: the same phoneme table and latent size."""
+    from latentspeech.config import config_from_dict
+    from latentspeech.errors import ConfigError
+    from latentspeech.lm.reader import LatentReader, ReaderConfig
+    from latentspeech.text.vocab import PhonemeVocab
+
+    exp = Path(exp_dir)
+    ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
+    if not ckpts:
+        raise CheckpointError(f"no checkpoints in '{exp}/checkpoints'; train with `latentspeech train-reader` first")
+    state = load_checkpoint(ckpts[-1])
+    if "model" not in state or "config" not in state:
+        raise CheckpointError(f"{ckpts[-1]} is not a train-reader checkpoint (no model/config)")
+    try:
+        config = config_from_dict(state["config"].get("model"), ReaderConfig, f"{ckpts[-1]}: model")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
+    if (exp / "vocab.yaml").is_file() and PhonemeVocab.load(exp / "vocab.yaml").symbols != vocab.symbols:
+        raise CheckpointError(f"the reader in '{exp}' was trained with another phoneme table than the model's")
+    if config.latent_dim != latent_dim:
+        raise CheckpointError(f"the reader in '{exp}' reads {config.latent_dim}-dim latents, the model makes "
+                              f"{latent_dim}")
+    reader = LatentReader(config)
+    load_state_dict_strict(reader, state["model"], str(ckpts[-1]))
+    log.info("reader from %s (step %s)", ckpts[-1], state.get("step"))
+    return reader.eval()
 
 
 def read_prompt_list(path: str | os.PathLike) -> list[tuple[str, Path, str]]:

@@ -27,13 +27,18 @@ rerank = _load("rerank")
 vae_intelligibility = _load("vae_intelligibility")
 
 
-def test_rules_pick_by_ctc_length_prior_length_and_asr():
-    scores, frames, wers = [1.0, 1.1, 3.0], [40, 21, 20], [0.5, 0.2, 0.0]
-    assert rerank.choose("first", scores, frames, 20, wers) == 0
-    assert rerank.choose("ctc", scores, frames, 20, wers) == 0
-    assert rerank.choose("ctc", scores, frames, 20, wers, weight=1.0) == 1  # 0.69 for doubling > 0.1 of CTC
-    assert rerank.choose("length", scores, frames, 20, wers) == 2
-    assert rerank.choose("oracle", scores, frames, 20, wers) == 2
+def test_rules_pick_by_ctc_reader_length_prior_length_and_asr():
+    row = {"ctc_scores": [1.0, 1.1, 3.0], "reader_scores": [2.0, 0.5, 0.1], "candidate_frames": [40, 21, 20],
+           "target_frames": 20, "wer": [0.5, 0.2, 0.0]}
+    assert rerank.choose("first", row) == 0
+    assert rerank.choose("ctc", row) == 0
+    assert rerank.choose("ctc", row, weight=1.0) == 1  # 0.69 for doubling > 0.1 of CTC
+    assert rerank.choose("reader", row) == 2
+    assert rerank.choose("reader+ctc", row) == 1  # 1.6 < 3.0 < 3.1
+    assert rerank.choose("length", row) == 2
+    assert rerank.choose("oracle", row) == 2
+    with pytest.raises(ValueError, match="unknown rule"):
+        rerank.choose("asr", row)
 
 
 def _run(tmp_path: Path, name: str, rows: list[tuple[str, list[float], list[int], int, list[float]]]) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DecodeConfig"]
+__all__ = ["DecodeConfig", "RERANKERS"]
+
+RERANKERS = ("ctc", "reader", "reader+ctc")  # best-of-N judges (DecodeConfig.rerank)
 
 
 @dataclass
@@ -21,6 +23,8 @@ class DecodeConfig:
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
     candidates: int = 1                     # best-of-N: sample N in one batch, keep the one the LM's CTC head reads
                                             # as the text best (needs a model with a CTC head; not in stream())
+    rerank: str = "ctc"                     # best-of-N judge: ctc (the LM's CTC head on its states) | reader (the
+                                            # model's LatentReader on the frames) | reader+ctc (sum of both)
     length_weight: float = 0.0              # best-of-N: + this × |ln(frames / target)| on each candidate's CTC score,
                                             # target = the prompt's frames per phoneme × the text's phonemes
     max_seconds: float = 30.0               # hard cap on generated audio per chunk of text
@@ -41,6 +45,8 @@ class DecodeConfig:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.candidates < 1:
             raise ValueError(f"candidates must be >= 1, got {self.candidates}")
+        if self.rerank not in RERANKERS:
+            raise ValueError(f"rerank must be one of {', '.join(RERANKERS)}, got {self.rerank!r}")
         if self.length_weight < 0:
             raise ValueError(f"length_weight must be >= 0, got {self.length_weight}")
         if self.temperature < 0:

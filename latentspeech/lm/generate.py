@@ -21,6 +21,7 @@ from torch import Tensor
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.layers import KVCache
 from latentspeech.lm.model import LatentLM
+from latentspeech.lm.reader import LatentReader
 from latentspeech.lm.sampler import CFGDenoiser, make_sampler
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,11 @@ class GenerationOutput:
     candidates: list[Tensor] = field(default_factory=list)  # best_of: every candidate's frames [N_i, D]
 
 
-def choose_candidate(ctc_scores: Tensor, lengths: Tensor, target_frames: int, length_weight: float = 0.0) -> int:
-    """Index of the best-of-N winner: the lowest CTC loss per phoneme, plus `length_weight` × |ln(frames /
-    target_frames)| when a length prior is asked for (0 = the CTC head alone). All scores infinite (no candidate
-    can spell the text in its frames) → the longest candidate."""
-    scores = ctc_scores.detach().float().cpu()
+def choose_candidate(scores: Tensor, lengths: Tensor, target_frames: int, length_weight: float = 0.0) -> int:
+    """Index of the best-of-N winner: the lowest judge score (CTC loss per phoneme), plus `length_weight` ×
+    |ln(frames / target_frames)| when a length prior is asked for (0 = the judge alone). All scores infinite (no
+    candidate can spell the text in its frames) → the longest candidate."""
+    scores = scores.detach().float().cpu()
     lengths = lengths.detach().cpu()
     if not bool(torch.isfinite(scores).any()):
         return int(torch.argmax(lengths))
@@ -53,8 +54,10 @@ def choose_candidate(ctc_scores: Tensor, lengths: Tensor, target_frames: int, le
 class Generator:
     """Next-frame generation with a LatentLM (moshi's LMGen / nanochat's Engine pattern)."""
 
-    def __init__(self, lm: LatentLM, config: DecodeConfig | None = None, frame_rate: float = 12.5):
+    def __init__(self, lm: LatentLM, config: DecodeConfig | None = None, frame_rate: float = 12.5,
+                 reader: LatentReader | None = None):
         self.lm = lm
+        self.reader = reader  # best-of-N judge for DecodeConfig.rerank "reader" / "reader+ctc"
         self.config = config or DecodeConfig()
         self.frame_rate = frame_rate
         self.sampler = make_sampler(self.config.solver, lm.schedule, self.config.steps, lm.config.prediction)
@@ -167,11 +170,14 @@ class Generator:
         `n_text_phonemes` phonemes). Each candidate stops on its own; the batch runs until all have.
         `timings` adds every candidate's `ctc_scores` and `candidate_frames`, and the winner's index `chosen`.
         """
-        lm = self.lm
+        lm, rerank = self.lm, self.config.rerank
         k = candidates or self.config.candidates
-        if not lm.has_ctc_head:
-            raise ValueError("best-of-N (candidates > 1) needs an LM with a CTC head (trained with "
-                             "model.ctc_weight > 0); use candidates=1 with this model")
+        if "ctc" in rerank and not lm.has_ctc_head:
+            raise ValueError("best-of-N by the LM's CTC head needs an LM trained with model.ctc_weight > 0; "
+                             "use candidates=1 (or rerank=reader with a reader) with this model")
+        if "reader" in rerank and self.reader is None:
+            raise ValueError(f"rerank={rerank} needs a LatentReader (a model dir with a reader: "
+                             "latentspeech add-reader)")
         dev = phonemes.device
         gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         h, cache, limit, first_stop = self._start(phonemes, prompt_frames, n_text_phonemes, max_frames, k)
@@ -191,15 +197,24 @@ class Generator:
             if i + 1 < limit:
                 h = self._step(frames[-1], cache, h.shape[0], i + 1)
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
-        scores = lm.ctc_scores(torch.stack(states, 1), lengths, phonemes[phonemes.numel() - n_text:])
+        d = lm.config.latent_dim
+        every = torch.stack(frames, 1).float() if frames else prompt_frames.new_zeros(k, 0, d).float()
+        kept = [every[i, : int(lengths[i])] for i in range(k)]
+        text = phonemes[phonemes.numel() - n_text:]
+        scores = torch.zeros(k)
+        if "ctc" in rerank:
+            ctc = lm.ctc_scores(torch.stack(states, 1), lengths, text).float().cpu()
+            self.timings["ctc_scores"] = [float(x) for x in ctc]
+            scores = scores + ctc
+        if "reader" in rerank:
+            read = self.reader.scores(kept, text)
+            self.timings["reader_scores"] = [float(x) for x in read]
+            scores = scores + read
         best = choose_candidate(scores, lengths, self.target_frames, self.config.length_weight)
         self.stopped = bool(done[best])
         if not self.stopped:
             self._warn_length_guard(limit)
-        self.timings.update(ctc_scores=[float(x) for x in scores], candidate_frames=lengths.tolist(), chosen=best)
-        d = lm.config.latent_dim
-        every = torch.stack(frames, 1).float() if frames else prompt_frames.new_zeros(k, 0, d).float()
-        kept = [every[i, : int(lengths[i])] for i in range(k)]
+        self.timings.update(candidate_frames=lengths.tolist(), chosen=best)
         return GenerationOutput(frames=kept[best], stopped=self.stopped, timings=dict(self.timings), candidates=kept)
 
     def generate(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
