@@ -76,6 +76,13 @@ def test_training_lowers_the_ctc_loss_and_resumes(tmp_path):
     assert main(args + ["--set", "train.max_steps=60"]) == 1  # checkpoints there and no --resume: refused
 
 
+def test_train_reader_names_a_missing_dump_dir_in_one_line(tmp_path, capsys):
+    code = main(["train-reader", "--config", "egs/synth/tts1/conf/reader.yaml", "--data", str(tmp_path / "nope"),
+                 "--latents", str(tmp_path), "--exp-dir", str(tmp_path / "exp")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and "--data directory" in err and "nope" in err
+
+
 def _prompt(tmp_path):
     t = np.arange(24_000) / 16_000
     path = tmp_path / "p.wav"

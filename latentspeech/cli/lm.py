@@ -162,17 +162,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_dump_gta_latents)
 
 
-def cmd_train_lm(args) -> int:
-    from latentspeech.config import load_config
-    from latentspeech.lm.train import LMTrainConfig, train_lm
-
-    config = load_config(args.config, LMTrainConfig, args.overrides)
+def _check_dump_dirs(args) -> None:
+    """--data/--latents (and the --valid-* pair, given together) must be existing dump dirs."""
     if (args.valid_data is None) != (args.valid_latents is None):
         args._parser.error("--valid-data and --valid-latents go together")
     for path, what in ((args.data, "--data"), (args.latents, "--latents"), (args.valid_data, "--valid-data"),
                        (args.valid_latents, "--valid-latents")):
         if path is not None and not Path(path).is_dir():
             raise InputError(f"{what} directory '{path}' does not exist")
+
+
+def cmd_train_lm(args) -> int:
+    from latentspeech.config import load_config
+    from latentspeech.lm.train import LMTrainConfig, train_lm
+
+    config = load_config(args.config, LMTrainConfig, args.overrides)
+    _check_dump_dirs(args)
     train_lm(config, args.data, args.latents, args.exp_dir, data_dir=args.data_dir, resume=args.resume,
              device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents,
              init_from=args.init_from)
@@ -184,12 +189,7 @@ def cmd_train_reader(args) -> int:
     from latentspeech.lm.train_reader import ReaderTrainConfig, train_reader
 
     config = load_config(args.config, ReaderTrainConfig, args.overrides)
-    if (args.valid_data is None) != (args.valid_latents is None):
-        args._parser.error("--valid-data and --valid-latents go together")
-    for path, what in ((args.data, "--data"), (args.latents, "--latents"), (args.valid_data, "--valid-data"),
-                       (args.valid_latents, "--valid-latents")):
-        if path is not None and not Path(path).is_dir():
-            raise InputError(f"{what} '{path}' is not a directory")
+    _check_dump_dirs(args)
     if args.threads > 0:
         import torch
 

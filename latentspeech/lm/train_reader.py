@@ -9,8 +9,8 @@ checkpoints, TensorBoard; one process (a 3M-parameter model trains on a CPU: ~0.
 
 from __future__ import annotations
 
-import math
 import logging
+import math
 import shutil
 import time
 from dataclasses import dataclass, field, replace
