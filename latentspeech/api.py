@@ -314,16 +314,21 @@ class TTS:
                              "this one has none: use rerank=ctc")
         return config
 
+    def _chunk_inputs(self, prep: _Prepared, k: int, seed: int | None) -> tuple[torch.Tensor, int, int | None]:
+        """The k-th text chunk's LM input: (prompt text + separator + chunk phonemes, the chunk's phoneme count,
+        its seed: seed + 1000·k), the same for synthesize and stream."""
+        ids = prep.chunks[k]
+        sep = self.vocab.encode(" ")[:1]
+        phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
+        return phonemes, len(ids), None if seed is None else seed + 1000 * k
+
     def _generate_chunk(self, gen: Generator, prep: _Prepared, k: int, seed: int | None,
                         best_of: bool = False) -> GenerationOutput:
-        """The k-th text chunk's frames (chunk k samples with seed + 1000·k)."""
-        sep = self.vocab.encode(" ")[:1]
-        ids = prep.chunks[k]
-        phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
-        seed = None if seed is None else seed + 1000 * k
+        """The k-th text chunk's frames (best-of-N with every candidate kept when `best_of`)."""
+        phonemes, n_text, seed = self._chunk_inputs(prep, k, seed)
         if best_of:
-            return gen.best_of(phonemes, prep.prompt_frames, len(ids), seed=seed)
-        return gen.generate(phonemes, prep.prompt_frames, len(ids), seed=seed)
+            return gen.best_of(phonemes, prep.prompt_frames, n_text, seed=seed)
+        return gen.generate(phonemes, prep.prompt_frames, n_text, seed=seed)
 
     @staticmethod
     def _unclipped(wav: np.ndarray) -> np.ndarray:
@@ -411,14 +416,12 @@ class TTS:
         config = dataclasses.replace(config, candidates=1)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
-        sep = self.vocab.encode(" ")[:1]
         ahead = config.stream_lookahead_frames
-        for k, ids in enumerate(prep.chunks):
-            phonemes = torch.tensor(prep.prompt_ids + sep + ids, device=self.device)
+        for k in range(len(prep.chunks)):
+            phonemes, n_text, chunk_seed = self._chunk_inputs(prep, k, seed)
             frames = list(prep.prompt_frames[-DECODE_CONTEXT_FRAMES:])
             done = len(frames)  # frames [0, done) have been emitted (the prompt context never is)
-            for frame in gen.stream(phonemes, prep.prompt_frames, len(ids),
-                                    seed=None if seed is None else seed + 1000 * k):
+            for frame in gen.stream(phonemes, prep.prompt_frames, n_text, seed=chunk_seed):
                 frames.append(frame)
                 ready = len(frames) - ahead
                 if ready - done >= config.stream_chunk_frames:

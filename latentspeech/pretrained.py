@@ -113,6 +113,15 @@ def _vae_model_dir(path: str | os.PathLike) -> Path:
                           "pass the output of `latentspeech train-vae` / `export-vae`")
 
 
+def _newest_checkpoint(exp: Path, command: str) -> Path:
+    """<exp>/checkpoints/step_*.pt with the highest step, or a CheckpointError naming the command that makes them
+    (training.Checkpointer's naming; that module is training-only, this one is not)."""
+    ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
+    if not ckpts:
+        raise CheckpointError(f"no checkpoints in '{exp}/checkpoints'; train with `latentspeech {command}` first")
+    return ckpts[-1]
+
+
 def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_dir: str | os.PathLike,
                dtype: str | None = None, decode_config=None, checkpoint: str | os.PathLike | None = None,
                force: bool = False, prompts: str | os.PathLike | None = None) -> Path:
@@ -133,10 +142,7 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
         raise InputError(f"'{out}' already holds a model; pass --force to overwrite it")
     exp = Path(lm_exp_dir)
     if checkpoint is None:
-        ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
-        if not ckpts:
-            raise CheckpointError(f"no checkpoints in '{exp}/checkpoints'; train with `latentspeech train-lm` first")
-        checkpoint = ckpts[-1]
+        checkpoint = _newest_checkpoint(exp, "train-lm")
     state = load_checkpoint(checkpoint)
     try:
         lm_config = config_from_dict((state.get("config") or {}).get("model"), LMConfig, f"{checkpoint}: model")
@@ -191,14 +197,12 @@ def load_reader(exp_dir: str | os.PathLike, vocab, latent_dim: int):
     from latentspeech.text.vocab import PhonemeVocab
 
     exp = Path(exp_dir)
-    ckpts = sorted((exp / "checkpoints").glob("step_*.pt"))
-    if not ckpts:
-        raise CheckpointError(f"no checkpoints in '{exp}/checkpoints'; train with `latentspeech train-reader` first")
-    state = load_checkpoint(ckpts[-1])
+    path = _newest_checkpoint(exp, "train-reader")
+    state = load_checkpoint(path)
     if "model" not in state or "config" not in state:
-        raise CheckpointError(f"{ckpts[-1]} is not a train-reader checkpoint (no model/config)")
+        raise CheckpointError(f"{path} is not a train-reader checkpoint (no model/config)")
     try:
-        config = config_from_dict(state["config"].get("model"), ReaderConfig, f"{ckpts[-1]}: model")
+        config = config_from_dict(state["config"].get("model"), ReaderConfig, f"{path}: model")
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
     if (exp / "vocab.yaml").is_file() and PhonemeVocab.load(exp / "vocab.yaml").symbols != vocab.symbols:
@@ -207,8 +211,8 @@ def load_reader(exp_dir: str | os.PathLike, vocab, latent_dim: int):
         raise CheckpointError(f"the reader in '{exp}' reads {config.latent_dim}-dim latents, the model makes "
                               f"{latent_dim}")
     reader = LatentReader(config)
-    load_state_dict_strict(reader, state["model"], str(ckpts[-1]))
-    log.info("reader from %s (step %s)", ckpts[-1], state.get("step"))
+    load_state_dict_strict(reader, state["model"], str(path))
+    log.info("reader from %s (step %s)", path, state.get("step"))
     return reader.eval()
 
 

@@ -67,30 +67,29 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add this stage's sub-commands to `sub`."""
-    p = sub.add_parser("train-lm", help="train the next-frame diffusion LM on dumped phonemes + latents")
+def _add_training_dump_args(p: argparse.ArgumentParser) -> None:
+    """--config/--set and the dump, validation and exp dirs of train-lm and train-reader (`_check_dump_dirs`)."""
     add_config_args(p)
     p.add_argument("--data", required=True, help="phoneme dump dir (text, vocab.yaml), e.g. dump/phn/train")
     p.add_argument("--latents", required=True, help="latent dump dir (latents.scp, utt2num_frames, vae.yaml)")
-    p.add_argument("--data-dir", default=None, help="kaldi data dir whose utt2spk enables cross-utterance prompts")
     p.add_argument("--exp-dir", required=True, help="output dir (checkpoints/, tensorboard/, config.yaml)")
     p.add_argument("--valid-data", default=None, help="phoneme dump of a validation set (with --valid-latents)")
     p.add_argument("--valid-latents", default=None, help="latent dump of the validation set")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --exp-dir")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this stage's sub-commands to `sub`."""
+    p = sub.add_parser("train-lm", help="train the next-frame diffusion LM on dumped phonemes + latents")
+    _add_training_dump_args(p)
+    p.add_argument("--data-dir", default=None, help="kaldi data dir whose utt2spk enables cross-utterance prompts")
     p.add_argument("--init-from", default=None, metavar="MODEL",
                    help="start from the LM weights of a 'tts' model (name or dir), fresh optimiser; --resume wins")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (under torchrun: cuda:LOCAL_RANK)")
     p.set_defaults(func=cmd_train_lm, _parser=p)
 
     p = sub.add_parser("train-reader", help="train the best-of-N reader (CTC phonemes from latent frames)")
-    add_config_args(p)
-    p.add_argument("--data", required=True, help="phoneme dump dir (text, vocab.yaml), e.g. dump/phn/train")
-    p.add_argument("--latents", required=True, help="latent dump dir of the same utterances")
-    p.add_argument("--exp-dir", required=True, help="output dir (checkpoints/, tensorboard/, config.yaml)")
-    p.add_argument("--valid-data", default=None, help="phoneme dump of a validation set (with --valid-latents)")
-    p.add_argument("--valid-latents", default=None, help="latent dump of the validation set")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --exp-dir")
+    _add_training_dump_args(p)
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default)")
     p.set_defaults(func=cmd_train_reader, _parser=p)
 
