@@ -10,7 +10,7 @@ from latentspeech.training import Checkpointer
 from latentspeech.vae.losses import MultiResolutionMelLoss, MultiResolutionSTFTLoss
 from latentspeech.vae.model import SigmaVAE
 
-from helpers_vae import make_data_dir, speechy_wav, tiny_model_config, tiny_train_config
+from helpers_vae import make_data_dir, make_model_dir, speechy_wav, tiny_model_config, tiny_train_config
 
 
 def test_mel_loss_falls_by_15_percent_in_20_steps_on_one_clip():
@@ -47,6 +47,34 @@ def test_resume_continues_at_the_saved_step_with_the_same_next_loss(tmp_path):
     resumed = train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)
     assert len(resumed) == 2  # steps 3 and 4 only
     assert resumed == pytest.approx(full[2:], rel=1e-6, abs=1e-7)
+
+
+def test_preloaded_crops_equal_crops_read_from_disk(tmp_path):
+    from latentspeech.vae.train import CropSampler
+
+    data = make_data_dir(tmp_path / "data", n=3)
+    paths = [str(p) for p in sorted((data / "wav").glob("*.wav"))]
+    disk = CropSampler(paths, 16_000, 4000, seed=7)
+    memory = CropSampler(paths, 16_000, 4000, seed=7, preload=True)
+    for step in (1, 2, 3):
+        torch.testing.assert_close(memory.batch(step, 4), disk.batch(step, 4), rtol=0, atol=0)
+    assert set(memory.cache) <= {0, 1, 2} and memory.cache and disk.cache is None
+
+
+def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
+    from latentspeech.vae.train import train_vae
+
+    torch.set_num_threads(1)
+    data = make_data_dir(tmp_path / "data")
+    cfg = tiny_train_config(["train.max_steps=50", "train.save_every=100", "loss.gan_start_step=100",
+                             "train.valid_every=100", "train.max_minutes=1e-6", "data.preload=true"])
+    losses = train_vae(cfg, str(data), str(tmp_path / "exp"))
+    assert len(losses) == 1  # the deadline had passed after the first step
+    assert [p.name for p in Checkpointer(tmp_path / "exp").list()] == ["step_00000001.pt"]
+    assert (tmp_path / "exp" / "model" / "config.yaml").is_file()
+    cfg.train.max_minutes = 0.0
+    cfg.train.max_steps = 3
+    assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 2  # steps 2 and 3
 
 
 @pytest.mark.slow
@@ -152,3 +180,30 @@ def test_decoder_fine_tuning_on_given_latents(tmp_path, monkeypatch):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     assert any(not torch.equal(a, b) for a, b in zip(init.decoder.parameters(), trained.decoder.parameters()))
     torch.testing.assert_close(trained.latent_std, init.latent_std)
+
+
+def test_a_frozen_encoder_refuses_another_encoder_config_than_its_init(tmp_path):
+    from latentspeech.errors import ConfigError
+    from latentspeech.vae.train import train_vae
+
+    torch.set_num_threads(1)
+    data = make_data_dir(tmp_path / "data")
+    init = make_model_dir(tmp_path / "init")
+    cfg = tiny_train_config(["train.max_steps=1", "train.freeze_encoder=true", "model.causal=true",
+                             "model.decoder_causal=false"])
+    with pytest.raises(ConfigError, match=r"pass --set model.causal=false$"):
+        train_vae(cfg, str(data), str(tmp_path / "exp"), init_from=init)
+    cfg.model.causal = False
+    cfg.model.sigma_std = 0.1  # decoder-side settings may change
+    assert len(train_vae(cfg, str(data), str(tmp_path / "exp2"), init_from=init)) == 1
+
+
+
+def test_a_gan_batch_size_above_the_batch_size_uses_the_whole_batch(tmp_path):
+    from latentspeech.vae.train import train_vae
+
+    torch.set_num_threads(1)
+    data = make_data_dir(tmp_path / "data")
+    cfg = tiny_train_config(["train.max_steps=1", "loss.gan_start_step=0", "loss.gan_batch_size=8",
+                             "data.batch_size=2", "train.valid_every=100"])
+    assert all(np.isfinite(train_vae(cfg, str(data), str(tmp_path / "exp"))))

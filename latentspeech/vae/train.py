@@ -61,6 +61,8 @@ class DataConfig:
     valid_utts: int = 8
     valid_max_seconds: float = 8.0
     stats_utts: int = 200               # utterances sampled for latent mean/std
+    preload: bool = False               # decode every training file once and keep it in memory (GPU runs on small
+                                        # carried corpora: the crops of a fast step then cost no file reads)
     # Decoder fine-tuning on given latents (needs train.freeze_encoder): a latent dump of the training data dir's
     # utterances, e.g. the LM's ground-truth-aligned samples (`latentspeech dump-gta-latents`, lm/gta.py). With
     # probability latents_prob a step decodes crops of these frames (utterances shorter than a crop are skipped)
@@ -94,6 +96,8 @@ class TrainConfig:
     freeze_encoder_step: int = 0        # > 0: encoder frozen after this step (latents dumped earlier stay valid)
     freeze_encoder: bool = False        # encoder frozen from the start, latent mean/std kept: decoder-only
                                         # fine-tuning of an --init-from VAE whose latent dumps must stay valid
+    max_minutes: float = 0.0            # > 0: stop (save, export model/) after this much wall-clock time; the
+                                        # schedule still runs to max_steps (min_lr_ratio 1 = constant after warm-up)
 
 
 @dataclass
@@ -109,16 +113,24 @@ class VAETrainConfig:
 class CropSampler:
     """Batches of random crops [B, 1, crop]; the batch of a step is a function of (seed, step, rank) only."""
 
-    def __init__(self, paths: list[str], sample_rate: int, crop_samples: int, seed: int):
+    def __init__(self, paths: list[str], sample_rate: int, crop_samples: int, seed: int, preload: bool = False):
         self.paths, self.sr, self.crop, self.seed = paths, sample_rate, crop_samples, seed
+        self.cache: dict[int, np.ndarray] | None = {} if preload else None
 
-    def batch(self, step: int, batch_size: int, rank: int = 0) -> Tensor:
+    def _load(self, j: int) -> np.ndarray:
         from latentspeech.audio.io import load_audio
 
+        if self.cache is None:
+            return load_audio(self.paths[j], self.sr)[0]
+        if j not in self.cache:
+            self.cache[j] = load_audio(self.paths[j], self.sr)[0]
+        return self.cache[j]
+
+    def batch(self, step: int, batch_size: int, rank: int = 0) -> Tensor:
         rng = np.random.default_rng([self.seed, step, rank])
         out = np.zeros((batch_size, 1, self.crop), dtype=np.float32)
         for i, j in enumerate(rng.integers(len(self.paths), size=batch_size)):
-            wav, _ = load_audio(self.paths[j], self.sr)
+            wav = self._load(int(j))
             if len(wav) > self.crop:
                 start = int(rng.integers(len(wav) - self.crop + 1))
                 wav = wav[start: start + self.crop]
@@ -168,6 +180,15 @@ def _autocast(device: torch.device, precision: str):
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
+
+
+def _agree(flag: bool, distributed: bool, device: torch.device) -> bool:
+    """True on every rank when it is true on any (a deadline every DDP rank must stop at together)."""
+    if not distributed:
+        return flag
+    t = torch.tensor([float(flag)], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    return t.item() > 0
 
 
 def _unwrap(m: torch.nn.Module) -> torch.nn.Module:
@@ -228,6 +249,31 @@ def validate(model: SigmaVAE, wavs: list[Tensor], mel_loss: MultiResolutionMelLo
     return {"mel": float(np.mean(mels))}, outs
 
 
+_DECODER_FIELDS = ("sigma_std", "decoder_causal")  # besides dec_*: what decoder-only fine-tuning may change
+
+
+def _check_frozen_encoder_config(config: VAEConfig, init_dir: str | Path) -> None:
+    """A frozen encoder must compute what it computed when its latents were dumped: refuse any difference in the
+    encoder's (or the latent's) settings between the run's model config and the --init-from VAE's."""
+    from latentspeech.checkpoint import load_model_dir
+
+    saved = load_model_dir(init_dir, VAEConfig, "vae")[0]
+    diff = [f"--set model.{k}={_set_value(getattr(saved, k))}" for k in saved.__dict__
+            if not (k.startswith("dec") or k in _DECODER_FIELDS) and getattr(saved, k) != getattr(config, k)]
+    if diff:
+        raise ConfigError(f"train.freeze_encoder keeps the encoder of {init_dir}, whose model config differs from "
+                          f"this run's: pass {' '.join(diff)}")
+
+
+def _set_value(v: object) -> str:
+    """A config value as `--set KEY=VALUE` writes it."""
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_set_value(x) for x in v) + "]"
+    return str(v)
+
+
 def load_init_weights(model: SigmaVAE, init_from: str | Path) -> Path:
     """Load a release VAE model dir (incl. latent mean/std) into `model` (training.load_init_weights)."""
     return _load_init_weights(model, init_from, VAEConfig, "vae",
@@ -245,6 +291,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
 
     dist = init_distributed(cfg.train.device)
     device, tc = dist.device, cfg.train
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # fp32 training: TF32 matmuls (convolutions use it already)
     if tc.precision == "fp16" and device.type != "cuda":
         raise ConfigError("train.precision fp16 needs a GPU; use fp32 or bf16 on CPU")
     if tc.freeze_encoder and init_from is None and not resume:
@@ -295,7 +343,10 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         if init_from is not None:
             log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
     elif init_from is not None:
-        log.info("initialised weights from %s", load_init_weights(model, init_from))
+        init_dir = load_init_weights(model, init_from)
+        log.info("initialised weights from %s", init_dir)
+        if tc.freeze_encoder:
+            _check_frozen_encoder_config(cfg.model, init_dir)
     if tc.freeze_encoder:
         model.encoder.requires_grad_(False)  # grads stay None → AdamW leaves the encoder untouched
         log.info("encoder frozen (train.freeze_encoder): only the decoder trains; latent statistics are kept")
@@ -317,7 +368,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         disc_t = DDP(disc, device_ids=ids)
 
     crop = max(1, int(cfg.data.crop_seconds * cfg.model.sample_rate) // cfg.model.hop_length) * cfg.model.hop_length
-    sampler = CropSampler(train_paths, cfg.model.sample_rate, crop, tc.seed)
+    sampler = CropSampler(train_paths, cfg.model.sample_rate, crop, tc.seed, preload=cfg.data.preload)
     latent_sampler = LatentCropSampler(train_items, cfg.data.latents, cfg.model.sample_rate, cfg.model.hop_length,
                                        crop // cfg.model.hop_length, tc.seed) if cfg.data.latents else None
     max_valid = int(cfg.data.valid_max_seconds * cfg.model.sample_rate)
@@ -329,6 +380,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     model.train()
     disc.train()
     t_data = 0.0
+    deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes > 0 else math.inf
+    last_step = start
     for step in range(start + 1, tc.max_steps + 1):
         if 0 < tc.freeze_encoder_step < step:
             model.encoder.requires_grad_(False)  # grads stay None → AdamW leaves the encoder untouched
@@ -356,7 +409,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                    "mu_rms": out.mu.detach().float().pow(2).mean().sqrt().item()}
         if step > lc.gan_start_step and (lc.adv_weight > 0 or lc.fm_weight > 0):
             # discriminator step on real + detached fake in one forward (one DDP forward per backward)
-            b = lc.gan_batch_size or wav.shape[0]
+            b = min(lc.gan_batch_size or wav.shape[0], wav.shape[0])  # a setting above the batch size: all of it
             real, fake = wav[:b], wav_hat[:b]
             with _autocast(device, tc.precision):
                 logits, fmaps = disc_t(torch.cat([real, fake.detach()]))
@@ -399,12 +452,17 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                 logger.audio(f"valid/recon_{i}", recons[i].clamp(-1, 1), step, cfg.model.sample_rate)
                 if step == tc.valid_every or step == start + tc.valid_every:
                     logger.audio(f"valid/orig_{i}", valid_wavs[i], step, cfg.model.sample_rate)
-        if dist.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
+        last_step = step
+        out_of_time = tc.max_minutes > 0 and _agree(time.monotonic() > deadline, dist.distributed, device)
+        if dist.is_main and (step % tc.save_every == 0 or step == tc.max_steps or out_of_time):
             ckpt.save({"model": model.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
                        "opt_d": opt_d.state_dict(), "sched_g": sched_g.state_dict(),
                        "sched_d": sched_d.state_dict(), "scaler": scaler.state_dict(), "step": step,
                        "config": config_to_dict(cfg), "rng": rng_state()}, step)
-    if dist.is_main and start < tc.max_steps:
+        if out_of_time:
+            log.info("train.max_minutes=%g reached at step %d; saved (continue with --resume)", tc.max_minutes, step)
+            break
+    if dist.is_main and start < last_step:
         export_vae(model, train_paths, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder)
     logger.close()
     if dist.distributed:

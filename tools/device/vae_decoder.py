@@ -1,0 +1,102 @@
+"""A σ-VAE decoder's weights on their own: out of a train-vae checkpoint, and into a VAE or TTS model dir.
+
+Decoder-only training (`train.freeze_encoder`) leaves the encoder, its latent statistics and so every latent dump
+and LM bit-identical; only the decoder's 6M parameters change, so only they need to leave a GPU machine
+(fp16: ~12 MB, under the device tool's 16 MiB file limit).
+
+    python tools/device/vae_decoder.py extract EXP_DIR OUT.safetensors [--step N]   # newest checkpoint, or step N
+    python tools/device/vae_decoder.py swap MODEL_DIR DECODER.safetensors OUT_DIR  # VAE or TTS model dir
+`swap` refuses a decoder of another shape (strict load), keeps MODEL_DIR's storage dtype and its prompts/, and writes
+no model card (the source's would describe the old decoder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+
+def extract(exp_dir: str, out: str, step: int | None = None) -> int:
+    """Write the decoder weights (fp16) of a train-vae checkpoint; → its step."""
+    from safetensors.torch import save_file
+
+    from latentspeech.training import Checkpointer
+
+    ckpt = Checkpointer(exp_dir)
+    state = ckpt.load_latest() if step is None else torch.load(ckpt.path_for(step), map_location="cpu",
+                                                                 weights_only=False)
+    if state is None:
+        raise SystemExit(f"error: {exp_dir} has no checkpoints/step_*.pt")
+    dec = {k[len("decoder."):]: v.half().contiguous() if v.is_floating_point() else v.contiguous()
+           for k, v in state["model"].items() if k.startswith("decoder.")}
+    save_file(dec, out, metadata={"step": str(state["step"]), "source": str(exp_dir)})
+    return int(state["step"])
+
+
+def swap(model_dir: str, decoder: str, out_dir: str) -> Path:
+    """Copy MODEL_DIR (kind vae or tts) to OUT_DIR with the VAE decoder's weights replaced."""
+    from safetensors.torch import load_file
+
+    import yaml
+
+    from latentspeech.pretrained import resolve_model
+
+    src = Path(resolve_model(model_dir))
+    kind = yaml.safe_load((src / "config.yaml").read_text()).get("kind")
+    weights = load_file(decoder)
+    if kind == "vae":
+        from latentspeech.vae.model import SigmaVAE
+
+        model = SigmaVAE.from_pretrained(str(src))
+        model.decoder.load_state_dict({k: v.float() for k, v in weights.items()})
+        model.save_pretrained(out_dir, dtype=_storage_dtype(src))
+    elif kind == "tts":
+        from latentspeech.api import TTS
+
+        tts = TTS.from_pretrained(str(src))
+        tts.vae.decoder.load_state_dict({k: v.float() for k, v in weights.items()})
+        tts.save_pretrained(out_dir, dtype=_storage_dtype(src))
+        if (src / "prompts").is_dir():
+            shutil.copytree(src / "prompts", Path(out_dir) / "prompts", dirs_exist_ok=True)
+    else:
+        raise SystemExit(f"error: {src} is a '{kind}' model dir; swap takes a vae or tts model dir")
+    return Path(out_dir)
+
+
+def _storage_dtype(model_dir: Path) -> torch.dtype:
+    from safetensors import safe_open
+
+    with safe_open(str(model_dir / "model.safetensors"), "pt") as f:
+        for k in f.keys():
+            t = f.get_slice(k)
+            if t.get_dtype() in ("F16", "BF16", "F32"):
+                return {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32}[t.get_dtype()]
+    return torch.float32
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("extract", help="train-vae checkpoint → decoder .safetensors (fp16)")
+    e.add_argument("exp_dir")
+    e.add_argument("out")
+    e.add_argument("--step", type=int, default=None)
+    s = sub.add_parser("swap", help="VAE or TTS model dir + decoder .safetensors → new model dir")
+    s.add_argument("model_dir")
+    s.add_argument("decoder")
+    s.add_argument("out_dir")
+    args = p.parse_args(argv)
+    if args.cmd == "extract":
+        step = extract(args.exp_dir, args.out, args.step)
+        print(f"{args.out}: decoder of step {step}")
+    else:
+        print(f"wrote {swap(args.model_dir, args.decoder, args.out_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
