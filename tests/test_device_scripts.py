@@ -164,3 +164,77 @@ def test_speed_probe_times_each_variant_alone(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["speed.txt"]
     r = subprocess.run(["bash", "tools/device/speed_probe.sh", "1", "bad name="], **run)
     assert r.returncode == 2 and "is not NAME=" in r.stderr
+
+
+def test_vae_decoder_training_gathers_shares_of_audio_and_returns_a_swappable_decoder(tmp_path):
+    """pack two shares of audio → stage the first, train two decoder variants on the pool (encoder frozen) →
+    extract → swap into the init VAE: same encoder and statistics, the trained decoder; a decoder of another
+    shape is refused in one line."""
+    from safetensors.torch import load_file, save_file
+
+    from helpers_vae import make_data_dir, make_model_dir
+    from latentspeech.vae.model import SigmaVAE
+
+    data = make_data_dir(tmp_path / "data", n=4, seconds=1.5)
+    dev = make_data_dir(tmp_path / "dev", n=2)
+    init = make_model_dir(tmp_path / "init")
+    carry = tmp_path / "carry"
+    env = {**os.environ, "DEVICE_DIR": str(carry), "EXP_ROOT": str(tmp_path / "exp"), "OUT": str(tmp_path / "out"),
+           "PYTHON": sys.executable, "CONFIG": "egs/synth/tts1/conf/vae_tiny.yaml", "OMP_NUM_THREADS": "1"}
+
+    def pack(*extra: str) -> None:
+        subprocess.run([sys.executable, "tools/device/pack_vae_audio.py", "--data", str(data), "--valid-data",
+                        str(dev), "--out", str(carry / "vae"), "--parts", "2", *extra], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+
+    pack("--part", "1", "--vae", str(init))
+    staged = subprocess.run(["bash", "tools/device/stage_vae_audio.sh"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    assert "2 training utterances" in staged and "init: yes" in staged
+    pack("--part", "0")  # the next call carries the other share, without the init VAE
+    run = subprocess.run(["bash", "tools/device/train_vae_variants.sh", "0.01", "mel=", "gan=loss.gan_start_step=0",
+                          "--", "--set", "train.save_every=1", "--set", "train.valid_every=100"],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    pool = tmp_path / "exp" / "vae_pool" / "audio" / "train" / "wav.scp"
+    assert sorted(line.split()[0] for line in pool.read_text().splitlines()) == [f"utt{i}" for i in range(4)]
+    out = tmp_path / "out"
+    assert (out / "mel.safetensors").is_file() and (out / "gan.safetensors").is_file()
+    assert "max_minutes=0.01 reached" in (out / "train_logs.txt").read_text()
+
+    swapped = tmp_path / "swapped"
+    subprocess.run([sys.executable, "tools/device/vae_decoder.py", "swap", str(init), str(out / "gan.safetensors"),
+                    str(swapped)], cwd=ROOT, env=env, check=True, capture_output=True)
+    before, after = SigmaVAE.from_pretrained(str(init)), SigmaVAE.from_pretrained(str(swapped))
+    for k, v in before.state_dict().items():
+        if not k.startswith("decoder."):
+            torch.testing.assert_close(after.state_dict()[k], v, rtol=0, atol=0)  # encoder + latent statistics
+    trained = load_file(out / "gan.safetensors")
+    for k, v in after.decoder.state_dict().items():
+        torch.testing.assert_close(v, trained[k].float(), rtol=0, atol=0)
+    assert any(not torch.equal(v, before.decoder.state_dict()[k]) for k, v in after.decoder.state_dict().items())
+
+    save_file({"head.out.weight": torch.zeros(3, 3)}, tmp_path / "wrong.safetensors")
+    bad = subprocess.run([sys.executable, "tools/device/vae_decoder.py", "swap", str(init),
+                          str(tmp_path / "wrong.safetensors"), str(tmp_path / "bad")], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "does not match" in bad.stderr
+
+
+def test_vae_decoder_swap_into_a_tts_model_keeps_its_lm(tmp_path):
+    from safetensors.torch import save_file
+
+    from latentspeech.api import TTS
+
+    src = make_tts_dir(tmp_path / "tts")
+    tts = TTS.from_pretrained(str(src))
+    torch.manual_seed(1)
+    new = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in tts.vae.decoder.state_dict().items()}
+    save_file({k: v.contiguous() for k, v in new.items()}, tmp_path / "dec.safetensors")
+    subprocess.run([sys.executable, "tools/device/vae_decoder.py", "swap", str(src), str(tmp_path / "dec.safetensors"),
+                    str(tmp_path / "out")], cwd=ROOT, check=True, capture_output=True)
+    out = TTS.from_pretrained(str(tmp_path / "out"))
+    for k, v in out.vae.decoder.state_dict().items():
+        torch.testing.assert_close(v, new[k].to(v.dtype), rtol=1e-3, atol=1e-3)  # fp16 storage when the source had it
+    for k, v in tts.lm.state_dict().items():
+        torch.testing.assert_close(out.lm.state_dict()[k], v, rtol=0, atol=0)

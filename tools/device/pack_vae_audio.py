@@ -1,12 +1,16 @@
-"""Copy what decoder training on a lent GPU machine needs into .device/vae (the device tool carries ≤ 64 MiB):
-an evenly spread share of a training data dir's audio as 16-bit FLAC (round robin over speakers, up to --max-mb),
-a few validation utterances, the VAE to start from, and the wheels the device image lacks (soundfile + cffi +
-pycparser, encodec; `pip download` / `pip wheel` them into --wheels first, see tools/device/train_vae_variants.sh).
+"""Copy what σ-VAE training on a lent GPU machine needs into .device/vae (the device tool carries ≤ 64 MiB):
+a share of a training data dir's audio as 16-bit FLAC (up to --max-mb), a few validation utterances, and, when
+asked, the VAE to start from and the wheels the device image lacks (soundfile + cffi + pycparser, encodec;
+`pip download` / `pip wheel` them into --wheels first: README, *The σ-VAE decoder on a GPU*).
 
     python tools/device/pack_vae_audio.py --data /work/corpus/synth20s/data/train \
-        --valid-data /work/corpus/synth/data/dev --vae vae_synth_causal --wheels /tmp/whl --max-mb 38
+        --valid-data /work/corpus/synth/data/dev --vae vae_synth_causal --wheels /tmp/whl --max-mb 40
+    python tools/device/pack_vae_audio.py ... --parts 8 --part 1 --max-mb 60    # the next share, audio only
 Writes OUT/audio.tar (train/ and dev/ data dirs: wav.scp with relative paths, flac/), OUT/init/ and OUT/whl/.
-The FLAC files go into one tar because the device tool counts each small file's disk blocks.
+The FLAC files go into one tar because the device tool counts each small file's disk blocks. 40 MB of FLAC holds
+~40 min of the synth corpus, too little for a decoder (it overfits within ~1000 steps of 32 crops): carry more
+in several calls to one warm machine, each with its own --part (of --parts, every share spread over all
+speakers); tools/device/stage_vae_audio.sh gathers them there.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import numpy as np
 
 
 def pick_round_robin(items: list[tuple[str, str]], utt2spk: dict[str, str], seed: int) -> list[tuple[str, str]]:
-    """All items, reordered so that speakers take turns (each speaker's own order shuffled with `seed`)."""
+    """All items, reordered so that speakers take turns (each speaker's own order shuffled with `seed`); every n-th
+    item of this order (a --part of --parts n) takes turns over the speakers too."""
     rng = np.random.default_rng(seed)
     by_spk: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for u, p in items:
@@ -61,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="training data dir (wav.scp, utt2spk)")
     p.add_argument("--valid-data", required=True, help="validation data dir (its first --valid-utts utterances)")
-    p.add_argument("--vae", required=True, help="VAE model name under pretrained/ or model dir to start from")
+    p.add_argument("--vae", default=None, help="VAE model name under pretrained/ or model dir to start from (carried "
+                   "once: later shares of audio need not repeat it)")
+    p.add_argument("--sample-rate", type=int, default=16000, help="audio rate when no --vae is given")
+    p.add_argument("--parts", type=int, default=1, help="split the training audio into this many shares ...")
+    p.add_argument("--part", type=int, default=0, help="... and pack share K (0-based)")
     p.add_argument("--out", default=".device/vae")
     p.add_argument("--max-mb", type=float, default=38.0, help="FLAC megabytes of training audio (1e6 bytes)")
     p.add_argument("--valid-utts", type=int, default=8)
@@ -75,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     from latentspeech.pretrained import resolve_model
     from latentspeech.vae.model import SigmaVAE
 
+    if not 0 <= args.part < args.parts:
+        print(f"error: --part {args.part} is not in 0..{args.parts - 1}", file=sys.stderr)
+        return 1
     try:
-        vae_dir = Path(resolve_model(args.vae))
-        sr = SigmaVAE.from_pretrained(str(vae_dir)).sample_rate
+        vae_dir = Path(resolve_model(args.vae)) if args.vae else None
+        sr = SigmaVAE.from_pretrained(str(vae_dir)).sample_rate if vae_dir else args.sample_rate
         train = read_wav_list(args.data)
         spk_file = Path(args.data) / "utt2spk"
         utt2spk = read_kaldi_file(spk_file) if spk_file.is_file() else {}
@@ -88,18 +100,21 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     audio = out / "audio"
-    n, sec = write_flac_dir(pick_round_robin(train, utt2spk, args.seed), audio / "train", sr, args.max_mb * 1e6)
+    share = pick_round_robin(train, utt2spk, args.seed)[args.part:: args.parts]
+    n, sec = write_flac_dir(share, audio / "train", sr, args.max_mb * 1e6)
     nv, _ = write_flac_dir(valid, audio / "dev", sr, float("inf"))
     with tarfile.open(out / "audio.tar", "w") as tar:
         tar.add(audio, arcname="audio")
     shutil.rmtree(audio)
-    shutil.copytree(vae_dir, out / "init")
+    if vae_dir is not None:
+        shutil.copytree(vae_dir, out / "init")
     if args.wheels:
         (out / "whl").mkdir()
         for w in sorted(Path(args.wheels).glob("*.whl")):
             shutil.copy(w, out / "whl")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"{out}: {n} training utterances ({sec / 60:.1f} min of audio), {nv} validation; {size / 2**20:.1f} MiB")
+    print(f"{out}: {n} of share {args.part}/{args.parts}'s {len(share)} training utterances ({sec / 60:.1f} min of "
+          f"audio), {nv} validation; {size / 2**20:.1f} MiB")
     return 0
 
 

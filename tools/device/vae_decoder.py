@@ -52,19 +52,29 @@ def swap(model_dir: str, decoder: str, out_dir: str) -> Path:
         from latentspeech.vae.model import SigmaVAE
 
         model = SigmaVAE.from_pretrained(str(src))
-        model.decoder.load_state_dict({k: v.float() for k, v in weights.items()})
+        _load_decoder(model.decoder, weights, decoder, src)
         model.save_pretrained(out_dir, dtype=_storage_dtype(src))
     elif kind == "tts":
         from latentspeech.api import TTS
 
         tts = TTS.from_pretrained(str(src))
-        tts.vae.decoder.load_state_dict({k: v.float() for k, v in weights.items()})
+        _load_decoder(tts.vae.decoder, weights, decoder, src)
         tts.save_pretrained(out_dir, dtype=_storage_dtype(src))
         if (src / "prompts").is_dir():
             shutil.copytree(src / "prompts", Path(out_dir) / "prompts", dirs_exist_ok=True)
     else:
         raise SystemExit(f"error: {src} is a '{kind}' model dir; swap takes a vae or tts model dir")
     return Path(out_dir)
+
+
+def _load_decoder(module: torch.nn.Module, weights: dict, decoder: str, src: Path) -> None:
+    from latentspeech.checkpoint import load_state_dict_strict
+    from latentspeech.errors import CheckpointError
+
+    try:
+        load_state_dict_strict(module, {k: v.float() for k, v in weights.items()}, decoder)
+    except CheckpointError as e:
+        raise SystemExit(f"error: {e} (swap needs a decoder of {src}'s shape)") from None
 
 
 def _storage_dtype(model_dir: Path) -> torch.dtype:
