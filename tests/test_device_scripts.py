@@ -193,7 +193,8 @@ def test_vae_decoder_training_gathers_shares_of_audio_and_returns_a_swappable_de
     assert "2 training utterances" in staged and "init: yes" in staged
     pack("--part", "0")  # the next call carries the other share, without the init VAE
     run = subprocess.run(["bash", "tools/device/train_vae_variants.sh", "0.01", "mel=", "gan=loss.gan_start_step=0",
-                          "--", "--set", "train.save_every=1", "--set", "train.valid_every=100"],
+                          "--", "--set", "train.save_every=1", "--set", "train.valid_every=100",
+                          "--set", "train.max_steps=100000"],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     pool = tmp_path / "exp" / "vae_pool" / "audio" / "train" / "wav.scp"

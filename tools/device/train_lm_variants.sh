@@ -44,15 +44,8 @@ run_variant() {  # NAME SETS: probe, then the rest of the time budget with a fit
         "${sets[@]}" "${common[@]}" --set train.max_steps="${max_steps}" > /dev/null
 }
 
-pids=()
-for v in "${variants[@]}"; do
-    run_variant "${v%%=*}" "${v#*=}" &
-    pids+=($!)
-done
 rc=0
-for k in "${!pids[@]}"; do
-    wait "${pids[$k]}" || { rc=1; echo "variant ${variants[$k]} failed" >> "${logs}"; }
-done
+run_variants_concurrently "${logs}" || rc=1
 for v in "${variants[@]}"; do
     name=${v%%=*}
     { echo "=== ${v}"; cat "${out}/${name}/train_log_tail.txt" 2> /dev/null || tail -n 100 "${EXP_ROOT:-exp}/device_${name}/train.log"; } >> "${logs}"

@@ -46,15 +46,8 @@ run_variant() {  # NAME SPEC
         "${sets[@]}" "${common[@]}" > "${exp}/call.log" 2>&1
 }
 
-pids=()
-for v in "${variants[@]}"; do
-    run_variant "${v%%=*}" "${v#*=}" &
-    pids+=($!)
-done
 rc=0
-for k in "${!pids[@]}"; do
-    wait "${pids[$k]}" || { rc=1; echo "variant ${variants[$k]} failed" >> "${logs}"; }
-done
+run_variants_concurrently "${logs}" || rc=1
 for v in "${variants[@]}"; do
     name=${v%%=*}
     exp=${EXP_ROOT:-exp}/vae_device_${name}
