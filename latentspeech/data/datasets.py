@@ -148,9 +148,14 @@ class LMDataset(torch.utils.data.Dataset):
                     by_spk.setdefault(utt2spk[utt], []).append(i)
             for i, utt in enumerate(self.utts):
                 self.spk_prompts[i] = [k for k in by_spk.get(utt2spk.get(utt, ""), []) if k != i]
-        n_cross = sum(bool(p) for p in self.spk_prompts)
-        log.info("LM data: %d utterances, %.1f h, %d with a cross-utterance prompt candidate",
-                 len(self.utts), sum(self.num_frames) / fr / 3600, n_cross)
+        hours = sum(self.num_frames) / fr / 3600
+        if c.cross_prompt_prob > 0 and utt2spk is not None:
+            log.info("LM data: %d utterances, %.1f h, %d with a cross-utterance prompt candidate",
+                     len(self.utts), hours, sum(bool(p) for p in self.spk_prompts))
+        elif c.cross_prompt_prob > 0:  # training without speakers: say why no prompt comes from another utterance
+            log.info("LM data: %d utterances, %.1f h; no utt2spk, so continuation prompts only", len(self.utts), hours)
+        else:  # cross-utterance prompts not asked for (the reader, GTA dumps): nothing to count
+            log.info("LM data: %d utterances, %.1f h", len(self.utts), hours)
 
     def __len__(self) -> int:
         return len(self.utts)
