@@ -34,7 +34,9 @@ __all__ = [
     "load_checkpoint",
     "save_model_dir",
     "load_model_dir",
+    "read_model_config",
     "read_model_kind",
+    "stored_dtype",
     "load_state_dict_strict",
     "sha256_prefix",
     "quantize_int8",
@@ -177,6 +179,32 @@ def read_model_kind(model_dir: str | os.PathLike) -> str:
     return str(_read_config_doc(Path(model_dir))["kind"])
 
 
+def read_model_config(model_dir: str | os.PathLike, config_cls: type[T], kind: str) -> tuple[T, dict[str, Any]]:
+    """A model dir's config without its weights → (config, the whole config.yaml document).
+
+    Raises CheckpointError if the directory is of another kind or its config does not parse.
+    """
+    model_dir = Path(model_dir)
+    doc = _read_config_doc(model_dir)
+    if doc["kind"] != kind:
+        raise CheckpointError(f"'{model_dir}' holds a {doc['kind']} model, but a {kind} model is needed here")
+    try:
+        return config_from_dict(doc.get("model") or {}, config_cls, str(model_dir / CONFIG_NAME)), doc
+    except ConfigError as e:
+        raise CheckpointError(f"{e} (model written by another version?)") from None
+
+
+def stored_dtype(model_dir: str | os.PathLike) -> str | None:
+    """'int8' / 'float16' / None (float32): how a model dir's weights are stored."""
+    from safetensors import safe_open
+
+    with safe_open(str(Path(model_dir) / WEIGHTS_NAME), "pt") as f:
+        dtypes = {str(f.get_slice(k).get_dtype()) for k in f.keys()}
+    if "I8" in dtypes:
+        return "int8"
+    return "float16" if "F16" in dtypes else None
+
+
 def load_model_dir(
     model_dir: str | os.PathLike, config_cls: type[T], kind: str
 ) -> tuple[T, dict[str, torch.Tensor], dict[str, Any]]:
@@ -188,13 +216,7 @@ def load_model_dir(
     from safetensors.torch import load_file
 
     model_dir = Path(model_dir)
-    doc = _read_config_doc(model_dir)
-    if doc["kind"] != kind:
-        raise CheckpointError(f"'{model_dir}' holds a {doc['kind']} model, but a {kind} model is needed here")
-    try:
-        config = config_from_dict(doc.get("model") or {}, config_cls, str(model_dir / CONFIG_NAME))
-    except ConfigError as e:
-        raise CheckpointError(f"{e} (model written by another version?)") from None
+    config, doc = read_model_config(model_dir, config_cls, kind)
     weights = model_dir / WEIGHTS_NAME
     if not weights.is_file():
         raise CheckpointError(f"'{model_dir}' has no {WEIGHTS_NAME}")

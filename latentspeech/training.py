@@ -37,6 +37,8 @@ __all__ = [
     "Checkpointer",
     "StepLogger",
     "cosine_schedule",
+    "deadline_after",
+    "on_any_rank",
     "rng_state",
     "set_rng_state",
     "load_init_weights",
@@ -109,6 +111,21 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((3, py, None))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def deadline_after(minutes: float) -> float:
+    """time.monotonic() value `minutes` from now; inf when minutes ≤ 0 (no time limit: train.max_minutes 0)."""
+    return time.monotonic() + 60 * minutes if minutes > 0 else math.inf
+
+
+def on_any_rank(flag: bool, distributed: bool, device: torch.device) -> bool:
+    """True on every rank when it is true on any: a deadline all DDP ranks must stop at together (else one rank
+    leaves while the others wait in the next collective)."""
+    if not distributed:
+        return flag
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.item() > 0
 
 
 def cosine_schedule(warmup_steps: int, max_steps: int, min_ratio: float = 0.1):

@@ -203,6 +203,7 @@ def cmd_add_reader(args) -> int:
     import shutil
 
     from latentspeech.api import TTS
+    from latentspeech.checkpoint import stored_dtype
     from latentspeech.pretrained import load_reader
 
     out = Path(args.out)
@@ -211,7 +212,7 @@ def cmd_add_reader(args) -> int:
     tts = TTS.from_pretrained(args.model)
     tts.reader = load_reader(args.reader, vocab=tts.vocab, latent_dim=tts.vae.latent_dim)
     tts.decode_config = dataclasses.replace(tts.decode_config, rerank=args.rerank)
-    dtype = args.dtype or _stored_dtype(tts.model_dir)
+    dtype = args.dtype or stored_dtype(tts.model_dir)
     card = tts.model_dir / "README.md"
     tts.save_pretrained(out, dtype=dtype, card=card.read_text() if card.is_file() and out != tts.model_dir else None)
     if (tts.model_dir / "prompts").is_dir() and not (out / "prompts").exists():
@@ -219,17 +220,6 @@ def cmd_add_reader(args) -> int:
     print(f"wrote {out} (reader {sum(p.numel() for p in tts.reader.parameters()) / 1e6:.2f}M parameters, "
           f"rerank={args.rerank}, {dtype or 'float32'})")
     return 0
-
-
-def _stored_dtype(model_dir: Path) -> str | None:
-    """'int8' / 'float16' / None (float32): how a model dir's weights are stored."""
-    from safetensors import safe_open
-
-    with safe_open(str(model_dir / "model.safetensors"), "pt") as f:
-        dtypes = {str(f.get_slice(k).get_dtype()) for k in f.keys()}
-    if "I8" in dtypes:
-        return "int8"
-    return "float16" if "F16" in dtypes else None
 
 
 def cmd_dump_gta_latents(args) -> int:

@@ -29,8 +29,8 @@ from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm, read
 from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
 from latentspeech.lm.model import LatentLM, LMConfig
 from latentspeech.training import load_init_weights as _load_init_weights
-from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, cosine_schedule, init_distributed,
-                                   rng_state, seed_everything, set_rng_state)
+from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, cosine_schedule, deadline_after,
+                                   init_distributed, on_any_rank, rng_state, seed_everything, set_rng_state)
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
 
     last = ckpt.latest_path()
     bad_steps = 0
-    deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes > 0 else math.inf
+    deadline = deadline_after(tc.max_minutes)
     out_of_time = False
     model.train()
     while step < tc.max_steps and not out_of_time:
@@ -316,17 +316,11 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
                 logger.scalars("valid", evaluate(lm, valid_loader, dev, context, config.data.pad_multiple > 0), step)
             if dist_info.is_main and (step % tc.save_every == 0 or step == tc.max_steps):
                 last = save()
-            if tc.max_minutes > 0:
-                over = time.monotonic() > deadline
-                if dist_info.distributed:  # every rank must agree, or DDP hangs
-                    flag = torch.tensor([float(over)], device=dev)
-                    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-                    over = flag.item() > 0
-                if over:
-                    out_of_time = True
-                    log.info("train.max_minutes=%g reached at step %d; saving (continue with --resume)",
-                             tc.max_minutes, step)
-                    break
+            if tc.max_minutes > 0 and on_any_rank(time.monotonic() > deadline, dist_info.distributed, dev):
+                out_of_time = True
+                log.info("train.max_minutes=%g reached at step %d; saving (continue with --resume)",
+                         tc.max_minutes, step)
+                break
         if not out_of_time:
             epoch += 1
     if dist_info.is_main and (last is None or not last.name.endswith(f"{step:08d}.pt")):

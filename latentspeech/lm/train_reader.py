@@ -24,7 +24,8 @@ from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm
 from latentspeech.errors import ConfigError
 from latentspeech.lm.reader import LatentReader, ReaderConfig
 from latentspeech.lm.train import OptimConfig, load_vocab
-from latentspeech.training import Checkpointer, StepLogger, cosine_schedule, rng_state, seed_everything, set_rng_state
+from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, deadline_after, rng_state,
+                                   seed_everything, set_rng_state)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def train_reader(config: ReaderTrainConfig, phn_dir: str, latent_dir: str, exp_d
                           "step": step, "epoch": epoch, "config": config_to_dict(config), "rng": rng_state()}, step)
 
     last = ckpt.latest_path()
-    deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes > 0 else math.inf
+    deadline = deadline_after(tc.max_minutes)
     reader.train()
     while step < tc.max_steps and time.monotonic() < deadline:
         sampler.set_epoch(epoch)

@@ -26,8 +26,8 @@ from latentspeech.config import config_from_dict, config_to_dict, dump_config
 from latentspeech.data.dump import read_wav_list
 from latentspeech.errors import CheckpointError, ConfigError, DataDirError
 from latentspeech.training import load_init_weights as _load_init_weights
-from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, init_distributed, rng_state,
-                                   seed_everything, set_rng_state)
+from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, deadline_after, init_distributed,
+                                   on_any_rank, rng_state, seed_everything, set_rng_state)
 from latentspeech.vae.discriminators import DiscConfig, Discriminators
 from latentspeech.vae.losses import (MultiResolutionMelLoss, MultiResolutionSTFTLoss, discriminator_loss,
                                      feature_matching_loss, generator_loss)
@@ -182,15 +182,6 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=dtype)
 
 
-def _agree(flag: bool, distributed: bool, device: torch.device) -> bool:
-    """True on every rank when it is true on any (a deadline every DDP rank must stop at together)."""
-    if not distributed:
-        return flag
-    t = torch.tensor([float(flag)], device=device)
-    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-    return t.item() > 0
-
-
 def _unwrap(m: torch.nn.Module) -> torch.nn.Module:
     return m.module if hasattr(m, "module") else m
 
@@ -255,9 +246,9 @@ _DECODER_FIELDS = ("sigma_std", "decoder_causal")  # besides dec_*: what decoder
 def _check_frozen_encoder_config(config: VAEConfig, init_dir: str | Path) -> None:
     """A frozen encoder must compute what it computed when its latents were dumped: refuse any difference in the
     encoder's (or the latent's) settings between the run's model config and the --init-from VAE's."""
-    from latentspeech.checkpoint import load_model_dir
+    from latentspeech.checkpoint import read_model_config
 
-    saved = load_model_dir(init_dir, VAEConfig, "vae")[0]
+    saved = read_model_config(init_dir, VAEConfig, "vae")[0]
     diff = [f"--set model.{k}={_set_value(getattr(saved, k))}" for k in saved.__dict__
             if not (k.startswith("dec") or k in _DECODER_FIELDS) and getattr(saved, k) != getattr(config, k)]
     if diff:
@@ -380,7 +371,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     model.train()
     disc.train()
     t_data = 0.0
-    deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes > 0 else math.inf
+    deadline = deadline_after(tc.max_minutes)
     last_step = start
     for step in range(start + 1, tc.max_steps + 1):
         if 0 < tc.freeze_encoder_step < step:
@@ -453,7 +444,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                 if step == tc.valid_every or step == start + tc.valid_every:
                     logger.audio(f"valid/orig_{i}", valid_wavs[i], step, cfg.model.sample_rate)
         last_step = step
-        out_of_time = tc.max_minutes > 0 and _agree(time.monotonic() > deadline, dist.distributed, device)
+        out_of_time = tc.max_minutes > 0 and on_any_rank(time.monotonic() > deadline, dist.distributed, device)
         if dist.is_main and (step % tc.save_every == 0 or step == tc.max_steps or out_of_time):
             ckpt.save({"model": model.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
                        "opt_d": opt_d.state_dict(), "sched_g": sched_g.state_dict(),

@@ -24,11 +24,11 @@ def extract(exp_dir: str, out: str, step: int | None = None) -> int:
     """Write the decoder weights (fp16) of a train-vae checkpoint; → its step."""
     from safetensors.torch import save_file
 
+    from latentspeech.checkpoint import load_checkpoint
     from latentspeech.training import Checkpointer
 
     ckpt = Checkpointer(exp_dir)
-    state = ckpt.load_latest() if step is None else torch.load(ckpt.path_for(step), map_location="cpu",
-                                                                 weights_only=False)
+    state = ckpt.load_latest() if step is None else load_checkpoint(ckpt.path_for(step))
     if state is None:
         raise SystemExit(f"error: {exp_dir} has no checkpoints/step_*.pt")
     dec = {k[len("decoder."):]: v.half().contiguous() if v.is_floating_point() else v.contiguous()
@@ -41,25 +41,25 @@ def swap(model_dir: str, decoder: str, out_dir: str) -> Path:
     """Copy MODEL_DIR (kind vae or tts) to OUT_DIR with the VAE decoder's weights replaced."""
     from safetensors.torch import load_file
 
-    import yaml
-
+    from latentspeech.checkpoint import read_model_kind, stored_dtype
     from latentspeech.pretrained import resolve_model
 
     src = Path(resolve_model(model_dir))
-    kind = yaml.safe_load((src / "config.yaml").read_text()).get("kind")
+    kind = read_model_kind(src)
     weights = load_file(decoder)
     if kind == "vae":
         from latentspeech.vae.model import SigmaVAE
 
         model = SigmaVAE.from_pretrained(str(src))
         _load_decoder(model.decoder, weights, decoder, src)
-        model.save_pretrained(out_dir, dtype=_storage_dtype(src))
+        stored = stored_dtype(src)
+        model.save_pretrained(out_dir, dtype=getattr(torch, stored) if stored else None)
     elif kind == "tts":
         from latentspeech.api import TTS
 
         tts = TTS.from_pretrained(str(src))
         _load_decoder(tts.vae.decoder, weights, decoder, src)
-        tts.save_pretrained(out_dir, dtype=_storage_dtype(src))
+        tts.save_pretrained(out_dir, dtype=stored_dtype(src))
         if (src / "prompts").is_dir():
             shutil.copytree(src / "prompts", Path(out_dir) / "prompts", dirs_exist_ok=True)
     else:
@@ -72,20 +72,9 @@ def _load_decoder(module: torch.nn.Module, weights: dict, decoder: str, src: Pat
     from latentspeech.errors import CheckpointError
 
     try:
-        load_state_dict_strict(module, {k: v.float() for k, v in weights.items()}, decoder)
+        load_state_dict_strict(module, weights, decoder)  # casts the fp16 weights to the module's dtype
     except CheckpointError as e:
         raise SystemExit(f"error: {e} (swap needs a decoder of {src}'s shape)") from None
-
-
-def _storage_dtype(model_dir: Path) -> torch.dtype:
-    from safetensors import safe_open
-
-    with safe_open(str(model_dir / "model.safetensors"), "pt") as f:
-        for k in f.keys():
-            t = f.get_slice(k)
-            if t.get_dtype() in ("F16", "BF16", "F32"):
-                return {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32}[t.get_dtype()]
-    return torch.float32
 
 
 def main(argv: list[str] | None = None) -> int:
