@@ -18,7 +18,7 @@ class DecodeConfig:
     steps: int = 10                         # diffusion-head solver steps per frame
     cfg_scale: float = 1.5                  # classifier-free guidance on the text; 1.0 = off (half the head cost)
     temperature: float = 0.3                # scales the head's initial noise; 0.3 vs 1.0: WER 71.5 vs 96.3 on the
-                                            # synth test set (README, "The first LM that reads")
+                                            # synth test set (docs/experiments.md, "The first LM that reads")
     solver: str = "dpm++2m"                 # dpm++2m | ddim | ddpm
     stop_threshold: float = 0.5             # P(end of speech) that ends generation
     candidates: int = 1                     # best-of-N: sample N in one batch, keep the one the LM's CTC head reads

@@ -49,7 +49,7 @@ class LMConfig:
     # RoPE positions of the audio stream: False = they follow the phonemes (BOS at P, one sequence index);
     # True = they restart at 0 (BOS at 0, frame k at k + 1) like the phonemes', so the rotary distance between
     # audio step t and phoneme i is t − i rather than P + 1 + t − i: where to look (phoneme ≈ 1.5·t at 12.5 Hz)
-    # no longer moves with the text length P (README, "The first LM that reads").
+    # no longer moves with the text length P (docs/experiments.md, "The first LM that reads").
     separate_positions: bool = False
     head_width: int = 512                       # diffusion head (MAR SimpleMLPAdaLN)
     head_depth: int = 3
@@ -62,7 +62,7 @@ class LMConfig:
     # Auxiliary CTC alignment loss (0 = off, no extra weights): the states that predict the frames must also
     # spell the utterance's phonemes (ctc_upsample CTC slots per frame, since a 12.5 Hz frame spans more than
     # one phoneme). It pushes the transformer to read the text monotonically, which plain next-frame diffusion
-    # learns only slowly at small scale (README, "Why the first LMs babbled"). At inference the head scores
+    # learns only slowly at small scale (docs/experiments.md, "Why the first LMs babbled"). At inference the head scores
     # best-of-N candidates (`ctc_scores`, DecodeConfig.candidates).
     ctc_weight: float = 0.0
     ctc_upsample: int = 3
@@ -72,13 +72,13 @@ class LMConfig:
     context_noise: float = 0.0
     # Pace from the prompt: BOS += rate_emb(log frames per phoneme of the prompt), a zero-initialised linear map
     # (so a model warm-started with it speaks as before until it learns to use it). Training gives each example
-    # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. README *Where the TTS loses
+    # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. docs/experiments.md *Where the TTS loses
     # words*: the LMs so far ignore the prompt's pace (r = −0.04 to 0.08) and lose words where they mis-time.
     rate_conditioning: bool = False
     # Total-duration conditioning (E2/F5-TTS are told the output length; here per frame): every target position's
     # input += progress_emb(features of u = k / N), k frames of N made so far, a zero-initialised linear map.
     # Training gives the true N; generation estimates N = the prompt's frames per phoneme × the text's phonemes
-    # (× DecodeConfig.duration_scale). Measured: it becomes the stop cue, not a pace (README *Telling the LM the
+    # (× DecodeConfig.duration_scale). Measured: it becomes the stop cue, not a pace (docs/experiments.md *Telling the LM the
     # length*).
     progress_conditioning: bool = False
     # Training only: the target length the model is told is the true one × exp(U(−j, j)), so u = 1 does not give

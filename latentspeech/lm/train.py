@@ -61,7 +61,7 @@ class TrainConfig:
     profile_steps: int = 0               # > 0: torch.profiler over this many steps (after 5) → <exp>/profile.txt
     # kernels F.scaled_dot_product_attention may use in training (any of flash, efficient, cudnn, math; [] = torch's
     # own choice). cuDNN's is left out by default: it builds a graph for every new (batch, length) shape, and
-    # dynamic batches bring a new shape nearly every step (H100 profile: README, "Where a GPU step's time goes")
+    # dynamic batches bring a new shape nearly every step (H100 profile: docs/experiments.md, "Where a GPU step's time goes")
     attention_backends: list[str] = field(default_factory=lambda: ["flash", "efficient", "math"])
 
     def __post_init__(self):

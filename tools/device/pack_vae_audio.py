@@ -1,7 +1,7 @@
 """Copy what σ-VAE training on a lent GPU machine needs into .device/vae (the device tool carries ≤ 64 MiB):
 a share of a training data dir's audio as 16-bit FLAC (up to --max-mb), a few validation utterances, and, when
 asked, the VAE to start from and the wheels the device image lacks (soundfile + cffi + pycparser, encodec;
-`pip download` / `pip wheel` them into --wheels first: README, *The σ-VAE decoder on a GPU*).
+`pip download` / `pip wheel` them into --wheels first: docs/experiments.md, *The σ-VAE decoder on a GPU*).
 
     python tools/device/pack_vae_audio.py --data /work/corpus/synth20s/data/train \
         --valid-data /work/corpus/synth/data/dev --vae vae_synth_causal --wheels /tmp/whl --max-mb 40
