@@ -4,6 +4,7 @@
         --steps 1 2 4 8 16 --cfg 1.0 1.5 2.5 --work-dir /tmp/tts_quality --report tts_quality.md
     ... --steps 10 --cfg 1.5 2.5 --temperature 1.0 0.5 0.3     # the head's noise scale too
     ... --steps 10 --cfg 1.5 --candidates 1 2 4                 # best-of-N reranked by the LM's CTC head
+    ... --max-utts 105 --steps 10 --cfg 2.5 --seeds 0 1         # two sampling seeds: one row each + their mean
 
 (a) quality on held-out speakers: WER / CER (Whisper tiny.en) and SIM-o (resemblyzer, against the prompt) with
     95% bootstrap CIs, for the ground truth, the model's own σ-VAE resynthesis, and the TTS at every steps × CFG;
@@ -11,7 +12,9 @@
     time to first audio (`TTS.stream`, first chunk, mean over --ttfa-utts utterances);
 (c) decoding work per second of audio: autoregressive transformer passes and network evaluations, ours vs a
     VALL-E-style LM over a 75 Hz, 8-codebook discrete codec (EnCodec 24 kHz, 6 kbps).
-Cross-sentence prompts from `make-eval-list --mode cross` (seed 0); every utterance is synthesised with seed 0.
+Cross-sentence prompts from `make-eval-list --mode cross` (seed 0); every utterance is synthesised with seed 0, or
+with each of `--seeds` (one draw moves WER by 3–4 points on 105 utterances; the mean row averages each utterance
+over the seeds, and `latentspeech eval-compare A_SEED0,A_SEED1 B_SEED0,B_SEED1` pairs two settings that way).
 Resumable: a setting whose wavs, timings and scores exist is not redone. `--references-from W0` copies the scored
 ground truth (and resynthesis, when W0's was made by the same VAE weights) from an earlier work dir of the same list.
 """
@@ -26,16 +29,30 @@ from pathlib import Path
 
 from vae_intelligibility import make_meta, metric_cell, reuse_references, score, write_reference_audio
 
+from latentspeech.eval.compare import read_runs
+from latentspeech.eval.report import summarize
+
 CODEC_RATE, CODEC_BOOKS = 75.0, 8   # EnCodec 24 kHz at 6 kbps, as VALL-E uses it
 
 
-def _tag(steps: int, cfg: float, temperature: float | None = None, candidates: int | None = None) -> str:
+def _tag(steps: int, cfg: float, temperature: float | None = None, candidates: int | None = None,
+         seed: int = 0) -> str:
     return (f"tts_steps{steps}_cfg{cfg:g}" + (f"_t{temperature:g}" if temperature is not None else "")
-            + (f"_n{candidates}" if candidates is not None else ""))
+            + (f"_n{candidates}" if candidates is not None else "") + (f"_seed{seed}" if seed else ""))
+
+
+def seed_mean_summary(score_dirs: list[Path]) -> dict:
+    """An eval summary (the fields `metric_cell` reads) of each utterance's mean over several runs' score dirs:
+    WER, CER and SIM-o with a bootstrap CI over the utterances all runs scored."""
+    metrics = {}
+    for key in ("wer", "cer", "sim_o"):
+        m = summarize(list(read_runs(score_dirs, key).values()))
+        metrics[key] = {"mean": m.mean, "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n}
+    return {"sections": {"seed_mean": {"metrics": metrics}}}
 
 
 def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int,
-                       temperature: float | None = None, candidates: int | None = None) -> dict:
+                       temperature: float | None = None, candidates: int | None = None, seed: int = 0) -> dict:
     """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json)."""
     from latentspeech.audio.io import save_audio
 
@@ -47,7 +64,7 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     stopped = 0
     for e in entries:
         result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
-                                temperature=temperature, seed=0, candidates=candidates)
+                                temperature=temperature, seed=seed, candidates=candidates)
         save_audio(out_dir / f"{e.utt}.wav", result.wav, result.sample_rate)
         synth_s += result.timings["total_s"]
         audio_s += result.seconds
@@ -56,10 +73,11 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     for e in entries[:ttfa_utts]:
         t0 = time.perf_counter()
         for _ in tts.stream(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
-                            temperature=temperature, seed=0):
+                            temperature=temperature, seed=seed):
             firsts.append(time.perf_counter() - t0)
             break
-    timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "candidates": candidates, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
+    timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "candidates": candidates, "seed": seed,
+              "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
               "rtf": synth_s / audio_s if audio_s else float("nan"), "stopped": stopped,
               "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
     timing_file.write_text(json.dumps(timing, indent=2))
@@ -89,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="head noise scales to sweep (default: the model's decode default only)")
     p.add_argument("--candidates", type=int, nargs="+", default=[None],
                    help="best-of-N counts to sweep (default: the model's decode default only)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="sampling seeds: each setting is synthesised and scored once per seed (seed 0's dirs keep "
+                        "their names, others end in _seed<N>); with several, a row of their per-utterance mean")
     p.add_argument("--ttfa-utts", type=int, default=3, help="utterances streamed to time the first audio")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
@@ -121,25 +142,37 @@ def main(argv: list[str] | None = None) -> int:
                ("σ-VAE resynthesis", None, score(cli, meta, work / "resynthesis", args.threads))]
     settings = [(t, s, c, n) for t in args.temperature for s in args.steps for c in args.cfg for n in args.candidates]
     for temp, steps, cfg, n in settings:
-        gen = work / _tag(steps, cfg, temp, n)
-        timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp, n)
-        name = (f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}" + (f", T {temp:g}" if temp is not None else "")
-                + (f", best of {n}" if n is not None and n > 1 else ""))
-        quality.append((name, timing, score(cli, meta, gen, args.threads)))
-        print(f"{name}: WER {metric_cell(quality[-1][2], 'wer')} "
-              f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
+        setting = (f"TTS {steps} step{'s' * (steps > 1)}, CFG {cfg:g}" + (f", T {temp:g}" if temp is not None else "")
+                   + (f", best of {n}" if n is not None and n > 1 else ""))
+        timings, score_dirs = [], []
+        for seed in args.seeds:
+            gen = work / _tag(steps, cfg, temp, n, seed)
+            timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp, n, seed)
+            name = setting + (f", seed {seed}" if len(args.seeds) > 1 else "")
+            quality.append((name, timing, score(cli, meta, gen, args.threads)))
+            timings.append(timing)
+            score_dirs.append(work / f"scores_{gen.name}")
+            print(f"{name}: WER {metric_cell(quality[-1][2], 'wer')} "
+                  f"SIM-o {metric_cell(quality[-1][2], 'sim_o')} RTF {timing['rtf']:.3f}", flush=True)
+        if len(args.seeds) > 1:  # speed: the seeds' mean; "mean" keeps the row out of the audio total
+            mean_timing = {k: sum(t[k] for t in timings) / len(timings)
+                           for k in ("rtf", "first_audio_s", "stopped", "utts", "audio_s")}
+            quality.append((f"{setting}, mean of {len(args.seeds)} seeds", {**mean_timing, "mean": True},
+                            seed_mean_summary(score_dirs)))
 
-    n_utts, audio = len(entries), sum(t["audio_s"] for _, t, _ in quality if t) / max(1, len(quality) - 2)
+    runs = [t for _, t, _ in quality if t and not t.get("mean")]
+    n_utts, audio = len(entries), sum(t["audio_s"] for t in runs) / max(1, len(runs))
     cpu = platform.processor() or platform.machine()
+    seeds = ", ".join(str(x) for x in args.seeds)
     lines = [f"Model `{args.model}` on `{args.data}`: {n_utts} held-out utterances with cross-sentence prompts "
-             f"(seed 0), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
+             f"(sampling seed{'s' * (len(args.seeds) > 1)} {seeds}), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
              f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). "
              "WER/CER: Whisper tiny.en; SIM-o: resemblyzer cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
              f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances.", "",
              "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",
              "|---|---|---|---|---|---|---|"]
     for name, timing, summary in quality:
-        speed = (f"{timing['rtf']:.3f} | {timing['first_audio_s']:.2f} | {timing['stopped']}/{timing['utts']}"
+        speed = (f"{timing['rtf']:.3f} | {timing['first_audio_s']:.2f} | {timing['stopped']:g}/{timing['utts']:g}"
                  if timing else "– | – | –")
         lines.append(f"| {name} | {metric_cell(summary, 'wer')} | {metric_cell(summary, 'cer')} | "
                      f"{metric_cell(summary, 'sim_o')} | {speed} |")

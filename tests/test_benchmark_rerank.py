@@ -96,3 +96,25 @@ def test_reuse_references_copies_ground_truth_and_only_a_matching_resynthesis(tm
     meta.write_text(f"u1|p|{wav}|goodbye\n")
     with pytest.raises(SystemExit, match="other utterances"):
         vae_intelligibility.reuse_references(old, meta.parent, meta, vae)
+
+
+def test_tts_quality_seed_mean_averages_each_utterance_over_the_runs(tmp_path):
+    tts_quality = _load("tts_quality")
+    runs = []
+    for name, wers, sims in (("s0", [0.0, 1.0, 0.5], [0.8, 0.6, 0.7]), ("s1", [0.5, 0.0, 0.5], [0.6, 0.8, 0.7])):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "wer.tsv").write_text("utt\twer\tcer\n" + "".join(
+            f"u{i}\t{w}\t{w / 2}\n" for i, w in enumerate(wers)))
+        (run / "sim.tsv").write_text("utt\tsim_o\n" + "".join(f"u{i}\t{s}\n" for i, s in enumerate(sims)))
+        runs.append(run)
+    (runs[1] / "wer.tsv").write_text((runs[1] / "wer.tsv").read_text() + "u9\t1.0\t1.0\n")  # only one run: left out
+    summary = tts_quality.seed_mean_summary(runs)
+    wer = summary["sections"]["seed_mean"]["metrics"]["wer"]
+    assert wer["n"] == 3
+    assert wer["mean"] == pytest.approx((0.25 + 0.5 + 0.5) / 3)
+    assert wer["ci_low"] <= wer["mean"] <= wer["ci_high"]
+    assert summary["sections"]["seed_mean"]["metrics"]["sim_o"]["mean"] == pytest.approx(0.7)
+    assert vae_intelligibility.metric_cell(summary, "wer").startswith("41.7 [")
+    assert tts_quality._tag(10, 2.5, None, 1, seed=1) == "tts_steps10_cfg2.5_n1_seed1"
+    assert tts_quality._tag(10, 2.5, None, 1) == "tts_steps10_cfg2.5_n1"  # seed 0 keeps the old names
