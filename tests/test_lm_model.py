@@ -379,3 +379,27 @@ def test_rate_positions_put_audio_at_j_over_rate_and_the_cache_reproduces_forwar
     other = lm.new_cache(1, 64)
     slow = lm.prefill(ph[:1], fr[:1, :n_prompt], other, rates=torch.tensor([2 * n / p]))
     assert (slow - states[0]).abs().max() > 1e-5  # small at init (near-uniform attention), but not float noise
+
+
+def test_rate_positions_ref_leaves_positions_unchanged_at_the_reference_pace():
+    """rate_positions_ref = ref: audio position j·ref / r. An example spoken at exactly r = ref gets the integer
+    positions of a plain separate-positions model (so a warm start keeps what it learned), in training and in
+    prefill + steps; at another pace the positions, and so the states, move."""
+    with pytest.raises(ValueError, match="rate_positions_ref"):
+        tiny_lm_config(rate_positions=True, separate_positions=True, rate_positions_ref=0.0)
+    torch.manual_seed(0)
+    ph, pl, fr, fl, prompt = _batch()
+    n, p, n_prompt = int(fl[0]), int(pl[0]), int(prompt[0])
+    ref = n / p
+    lm = LatentLM(tiny_lm_config(rate_positions=True, separate_positions=True, rate_positions_ref=ref)).eval()
+    plain = LatentLM(tiny_lm_config(separate_positions=True)).eval()
+    plain.load_state_dict(lm.state_dict())
+    torch.testing.assert_close(lm(ph[:1], pl[:1], fr[:1], fl[:1]).hidden, plain(ph[:1], pl[:1], fr[:1], fl[:1]).hidden,
+                               atol=1e-5, rtol=1e-5)
+    cache, plain_cache = lm.new_cache(1, 64), plain.new_cache(1, 64)
+    h = lm.prefill(ph[:1], fr[:1, :n_prompt], cache, rates=torch.tensor([ref]))
+    torch.testing.assert_close(h, plain.prefill(ph[:1], fr[:1, :n_prompt], plain_cache), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(lm.step(fr[:1, n_prompt], cache), plain.step(fr[:1, n_prompt], plain_cache),
+                               atol=1e-5, rtol=1e-5)
+    slower = lm.prefill(ph[:1], fr[:1, :n_prompt], lm.new_cache(1, 64), rates=torch.tensor([2 * ref]))
+    assert (slower - h).abs().max() > 1e-5

@@ -87,8 +87,12 @@ class LMConfig:
     # Pace in the attention geometry (needs separate_positions): audio position j sits at RoPE position j / r,
     # r = frames per phoneme, so a frame and the phoneme it speaks are at about the same position. Training uses
     # each example's true r (all frames / all phonemes); prefill/generation the prompt's (× duration_scale).
-    # Untrained so far: README *Roadmap*.
+    # Measured on CPU (docs/experiments.md *The pace in the attention geometry*): the LM follows the prompt's pace.
     rate_positions: bool = False
+    # With rate_positions, audio position j sits at j × ref / r instead: ref = the corpus's typical frames per
+    # phoneme (0.68 on the synth corpus) leaves positions as they were at that pace, so a model warm-started from
+    # integer positions keeps what it learned about where to look and only the pace moves them. 1 = j / r.
+    rate_positions_ref: float = 1.0
 
     @property
     def told_pace(self) -> bool:
@@ -98,6 +102,8 @@ class LMConfig:
     def __post_init__(self) -> None:
         if self.rate_positions and not self.separate_positions:
             raise ValueError("rate_positions needs separate_positions (audio positions of their own)")
+        if self.rate_positions_ref <= 0:
+            raise ValueError(f"rate_positions_ref must be > 0, got {self.rate_positions_ref}")
         if self.progress_jitter < 0:
             raise ValueError(f"progress_jitter must be >= 0, got {self.progress_jitter}")
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
@@ -235,12 +241,12 @@ class LatentLM(nn.Module):
         x[:, : min(p, length)] = text[:, :length]
         x = x.scatter_add(1, pos.unsqueeze(-1).expand(-1, -1, c), audio.to(x.dtype))
         rope_pos = None
-        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j (rate_positions: j / r)
+        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j (rate_positions: j·ref / r)
             s = torch.arange(length, device=dev)[None]
             audio_pos = s - phoneme_lens[:, None]
             if self.config.rate_positions:
                 r = frame_lens.float().clamp(min=1) / phoneme_lens.float().clamp(min=1)  # true frames per phoneme
-                audio_pos = audio_pos / r[:, None]
+                audio_pos = audio_pos * (self.config.rate_positions_ref / r[:, None])
             rope_pos = torch.where(s < phoneme_lens[:, None], s.to(audio_pos.dtype), audio_pos)  # [B, L]
         h = self._run(x, positions=rope_pos)  # [B, L, C]
         hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
@@ -355,7 +361,7 @@ class LatentLM(nn.Module):
         if self.config.rate_positions:
             if rates is None:
                 raise ValueError("this LM was trained with rate_positions: pass rates (frames per phoneme)")
-            cache.position_scale = 1.0 / rates.float().clamp(min=1e-3)  # [B]
+            cache.position_scale = self.config.rate_positions_ref / rates.float().clamp(min=1e-3)  # [B]
             audio = audio[None] * cache.position_scale[:, None]  # [B, N_a], float
         text = torch.arange(p, device=dev, dtype=audio.dtype).expand(*audio.shape[:-1], p)
         h = self._run(x, cache, torch.cat([text, audio], -1))[:, -1]
@@ -370,7 +376,7 @@ class LatentLM(nn.Module):
         if extra is not None:
             x = x + extra.view(x.shape[0], 1, -1)
         positions = None
-        if cache.position_scale is not None:  # rate_positions: the audio stream's position j / r
+        if cache.position_scale is not None:  # rate_positions: the audio stream's position j·ref / r
             positions = (cache.position * cache.position_scale)[:, None]  # [B, 1]
         return self._run(x, cache, positions)[:, -1]
 
