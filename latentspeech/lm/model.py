@@ -246,7 +246,7 @@ class LatentLM(nn.Module):
             audio_pos = s - phoneme_lens[:, None]
             if self.config.rate_positions:
                 r = frame_lens.float().clamp(min=1) / phoneme_lens.float().clamp(min=1)  # true frames per phoneme
-                audio_pos = audio_pos * (self.config.rate_positions_ref / r[:, None])
+                audio_pos = audio_pos * self._rate_position_scale(r)[:, None]
             rope_pos = torch.where(s < phoneme_lens[:, None], s.to(audio_pos.dtype), audio_pos)  # [B, L]
         h = self._run(x, positions=rope_pos)  # [B, L, C]
         hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
@@ -361,12 +361,16 @@ class LatentLM(nn.Module):
         if self.config.rate_positions:
             if rates is None:
                 raise ValueError("this LM was trained with rate_positions: pass rates (frames per phoneme)")
-            cache.position_scale = self.config.rate_positions_ref / rates.float().clamp(min=1e-3)  # [B]
+            cache.position_scale = self._rate_position_scale(rates.float().clamp(min=1e-3))  # [B]
             audio = audio[None] * cache.position_scale[:, None]  # [B, N_a], float
         text = torch.arange(p, device=dev, dtype=audio.dtype).expand(*audio.shape[:-1], p)
         h = self._run(x, cache, torch.cat([text, audio], -1))[:, -1]
         cache.position = n_audio  # step() continues the audio stream's positions
         return h
+
+    def _rate_position_scale(self, rates: Tensor) -> Tensor:
+        """rate_positions: audio position j sits at j × this (ref / r); one formula for training and decoding."""
+        return self.config.rate_positions_ref / rates
 
     def step(self, frame: Tensor, cache: KVCache, progress: Tensor | None = None) -> Tensor:
         """Feed one frame [B, D] after the cached positions → next state [B, C]; progress [B] = u after it
