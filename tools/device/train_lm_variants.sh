@@ -2,8 +2,8 @@
 # On a lent GPU machine: train several LM variants at once on its one GPU, MINUTES of wall-clock time in all, each
 # through train_lm.sh (own exp dir $EXP_ROOT/device_NAME, EXP_ROOT default exp; own $OUT/NAME). A ~10M-parameter
 # LM leaves an H100/H200 mostly idle, so concurrent runs slow each other little. A probe of PROBE_MINUTES (default 1) measures each
-# run's speed; the run then resumes with train.max_steps set so that its cosine schedule ends just before the
-# deadline (at 95% of the probe's rate).
+# run's speed (the median of its log windows); the run then resumes with train.max_steps set so that its cosine
+# schedule ends just before the deadline (at 95% of the probe's rate).
 #   device run: command="bash tools/device/train_lm_variants.sh 8.5 shared= sepos=model.separate_positions=true
 #               -- --set data.num_workers=4", carry=[".device"], timeout_s=600
 # VARIANT is NAME=[KEY=VALUE[,KEY=VALUE...]] (each pair becomes --set KEY=VALUE; lists are written with ';' for ',',
@@ -36,7 +36,11 @@ run_variant() {  # NAME SETS: probe, then the rest of the time budget with a fit
         --set train.max_steps=100000000 > /dev/null
     rm -rf "${probe_out}"
     steps=$(ls "${EXP}"/checkpoints/step_*.pt | sort | tail -n 1 | sed -E 's/.*step_0*([0-9]+)\.pt/\1/')
-    rate=$(grep -oE "[0-9.]+ it/s" "${EXP}/call.log" | tail -n 1 | cut -d' ' -f1)
+    # the median of the probe's log windows (the first, with the start-up, left out): the last window alone can run
+    # while a neighbour validates or saves, and overstate the rate (a schedule that never reaches its end)
+    rates=$(grep -oE "[0-9.]+ it/s" "${EXP}/call.log" | cut -d' ' -f1 || true)
+    rate=$( (tail -n +2 <<< "${rates}" | grep . || echo "${rates}") | sort -g \
+        | awk '{ v[NR] = $1 } END { if (NR && v[1] != "") print v[int((NR + 1) / 2)] }')
     left=$(( minutes_s - ($(date +%s) - t0) - reserve ))
     max_steps=$(awk -v s="${steps}" -v r="${rate:-0}" -v l="${left}" 'BEGIN { printf "%d", s + (l > 0 ? 0.95 * r * l : 0) }')
     echo "${name}: probe ${steps} steps at ${rate:-?} it/s; ${left} s left → train.max_steps=${max_steps}" >> "${logs}"
