@@ -53,6 +53,28 @@ def test_cross_utterance_prompts_come_from_the_same_speaker(dump):
         assert item["rate"] == pytest.approx(item["prompt_len"] / len(prompt_ids))  # the prompt's own pace
 
 
+def test_continuation_rate_from_the_speaker_is_another_utterances_pace(dump):
+    phn, lat, data = dump
+    from latentspeech.data.datasets import read_map
+
+    u2s = read_map(data / "utt2spk")
+    config = LMDataConfig(cross_prompt_prob=0.0, continuation_rate="speaker")
+    ds = LMDataset(phn, lat, PhonemeVocab.default(), config, utt2spk=u2s)
+    own = 0
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            item = ds[i]
+            assert item["phonemes"].tolist() == ds.ids[i]  # still a continuation of the utterance itself
+            paces = {ds.num_frames[k] / len(ds.ids[k]) for k in range(len(ds))
+                     if k != i and u2s[ds.utts[k]] == u2s[ds.utts[i]]}
+            assert any(item["rate"] == pytest.approx(p) for p in paces), "not the pace of a same-speaker utterance"
+            own += item["rate"] == pytest.approx(ds.num_frames[i] / len(ds.ids[i]))
+    assert own < 3 * len(ds) // 2  # mostly not its own pace (random latents: paces differ between utterances)
+    with pytest.raises(ValueError, match="continuation_rate must be"):
+        LMDataConfig(continuation_rate="prompt")
+
+
 def test_examples_depend_only_on_seed_epoch_and_index(dump):
     phn, lat, _ = dump
     ds = LMDataset(phn, lat, PhonemeVocab.default())

@@ -11,6 +11,8 @@ Each item is one training example, chosen afresh per (seed, epoch, index):
   `prompt_seconds`) is the prompt, the rest the target; the phonemes are the whole utterance's;
 - cross-utterance (probability `cross_prompt_prob`, when the speaker has another utterance no longer than
   `max_prompt_seconds`): that utterance is the prompt, phonemes = its phonemes + " " + the target's.
+Each item also reports a pace ("rate", frames per phoneme): the prompt utterance's for a cross-utterance prompt;
+for a continuation, the utterance's own or (continuation_rate="speaker") another utterance's of its speaker.
 Shape letters: P phonemes, N frames (prompt + target), D latent_dim.
 """
 
@@ -47,6 +49,14 @@ class LMDataConfig:
     pad_multiple: int = 0                  # > 0: pad each batch's phoneme and frame axes up to a multiple of this
                                            # (and the LM's joint sequence to their sum), so tensor shapes repeat
                                            # and GPU kernel/graph caches hit; 0 = pad to the longest example
+    # The pace (frames per phoneme) a continuation example reports (LMConfig.rate_conditioning/rate_positions):
+    # "utterance" = its own, exact (no alignment tells the prompt part's); "speaker" = that of another utterance of
+    # its speaker, as at inference, where the prompt is another recording and its pace only near the target's.
+    continuation_rate: str = "utterance"
+
+    def __post_init__(self) -> None:
+        if self.continuation_rate not in ("utterance", "speaker"):
+            raise ValueError(f"data.continuation_rate must be 'utterance' or 'speaker', got '{self.continuation_rate}'")
 
 
 def read_map(path: str | os.PathLike) -> dict[str, str]:
@@ -141,7 +151,7 @@ class LMDataset(torch.utils.data.Dataset):
         self.sep = sep[:1]
         # cross-utterance prompt candidates: same speaker, another utterance, short enough
         self.spk_prompts: list[list[int]] = [[] for _ in self.utts]
-        if utt2spk and c.cross_prompt_prob > 0:
+        if utt2spk and (c.cross_prompt_prob > 0 or c.continuation_rate == "speaker"):
             by_spk: dict[str, list[int]] = {}
             for i, utt in enumerate(self.utts):
                 if utt in utt2spk and self.num_frames[i] <= c.max_prompt_seconds * fr:
@@ -197,6 +207,9 @@ class LMDataset(torch.utils.data.Dataset):
             prompt_len = max(1, min(prompt_len, n - 1))
             ids = self.ids[i]
             rate = n / max(1, len(ids))  # no alignment of the prompt part: the whole utterance's rate
+            if c.continuation_rate == "speaker" and self.spk_prompts[i]:
+                k = self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]
+                rate = self.num_frames[k] / max(1, len(self.ids[k]))
         return {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
                 "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
 

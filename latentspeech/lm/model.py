@@ -86,7 +86,8 @@ class LMConfig:
     progress_jitter: float = 0.0
     # Pace in the attention geometry (needs separate_positions): audio position j sits at RoPE position j / r,
     # r = frames per phoneme, so a frame and the phoneme it speaks are at about the same position. Training uses
-    # each example's true r (all frames / all phonemes); prefill/generation the prompt's (× duration_scale).
+    # the example's prompt's r (a continuation: its own, exact, or with data.continuation_rate="speaker" another
+    # same-speaker utterance's); prefill/generation the prompt's (× duration_scale).
     # Measured on CPU (docs/experiments.md *The pace in the attention geometry*): the LM follows the prompt's pace.
     rate_positions: bool = False
     # With rate_positions, audio position j sits at j × ref / r instead: ref = the corpus's typical frames per
