@@ -72,8 +72,9 @@ class LMConfig:
     context_noise: float = 0.0
     # Pace from the prompt: BOS += rate_emb(log frames per phoneme of the prompt), a zero-initialised linear map
     # (so a model warm-started with it speaks as before until it learns to use it). Training gives each example
-    # the rate of its prompt's utterance; `prefill(rates=...)` gives the prompt's. docs/experiments.md *Where the TTS loses
-    # words*: the LMs so far ignore the prompt's pace (r = −0.04 to 0.08) and lose words where they mis-time.
+    # the rate of its prompt's utterance (a continuation: see data.continuation_rate); `prefill(rates=...)` gives
+    # the prompt's. docs/experiments.md *Where the TTS loses words*: the LMs so far ignore the prompt's pace
+    # (r = −0.04 to 0.08) and lose words where they mis-time.
     rate_conditioning: bool = False
     # Total-duration conditioning (E2/F5-TTS are told the output length; here per frame): every target position's
     # input += progress_emb(features of u = k / N), k frames of N made so far, a zero-initialised linear map.
