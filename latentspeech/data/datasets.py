@@ -149,7 +149,7 @@ class LMDataset(torch.utils.data.Dataset):
             log.info("LM data: %d utterances, skipped %s", len(self.utts), skipped)
         sep = vocab.encode(" ")
         self.sep = sep[:1]
-        # cross-utterance prompt candidates: same speaker, another utterance, short enough
+        # other utterances of the same speaker, short enough: cross-utterance prompts and speaker paces
         self.spk_prompts: list[list[int]] = [[] for _ in self.utts]
         if utt2spk and (c.cross_prompt_prob > 0 or c.continuation_rate == "speaker"):
             by_spk: dict[str, list[int]] = {}
@@ -189,13 +189,17 @@ class LMDataset(torch.utils.data.Dataset):
             raise DataDirError(f"{self.paths[i]}: expected [frames, dim] latents, got shape {x.shape}")
         return x.astype(np.float32)
 
+    def _same_speaker_utterance(self, i: int, rng: np.random.Generator) -> int:
+        """Index of a random other utterance of item i's speaker (spk_prompts[i] must not be empty)."""
+        return self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         c = self.config
         rng = np.random.default_rng((self.seed, self.epoch, i))
         frames = self.load_frames(i)
         n = frames.shape[0]
         if self.spk_prompts[i] and rng.random() < c.cross_prompt_prob:
-            k = self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]
+            k = self._same_speaker_utterance(i, rng)
             prompt = self.load_frames(k)
             ids = self.ids[k] + self.sep + self.ids[i]
             frames = np.concatenate([prompt, frames], axis=0)
@@ -208,7 +212,7 @@ class LMDataset(torch.utils.data.Dataset):
             ids = self.ids[i]
             rate = n / max(1, len(ids))  # no alignment of the prompt part: the whole utterance's rate
             if c.continuation_rate == "speaker" and self.spk_prompts[i]:
-                k = self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]
+                k = self._same_speaker_utterance(i, rng)
                 rate = self.num_frames[k] / max(1, len(self.ids[k]))
         return {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
                 "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
