@@ -196,11 +196,12 @@ class TTS:
             config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
-        length_prior = config.length_weight > 0 and config.candidates > 1
-        if config.duration_scale != 1.0 and not self.lm.config.told_pace and not length_prior:
+        paced_length = (config.length_weight > 0 and config.candidates > 1) or config.min_length_ratio > 0 \
+            or config.max_length_ratio > 0
+        if config.duration_scale != 1.0 and not self.lm.config.told_pace and not paced_length:
             log.warning("duration_scale=%g is ignored: this model's LM has no progress, rate or rate-position "
-                        "conditioning (and no best-of-N length prior: length_weight, candidates > 1)",
-                        config.duration_scale)
+                        "conditioning (and no best-of-N length prior: length_weight, candidates > 1; no length "
+                        "ratio guards)", config.duration_scale)
         return config
 
     @staticmethod

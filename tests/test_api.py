@@ -72,6 +72,10 @@ def test_duration_scale_is_refused_below_zero_and_flagged_for_a_model_without_pr
     assert "duration_scale=1.5 is ignored" in caplog.text
     assert out.timings["target_frames"] > 0  # the estimate is reported either way
     assert np.array_equal(out.wav, tts.synthesize("Hello.", prompt, "A prompt.", seed=0).wav)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="latentspeech.api"):  # the length-ratio guards do use it
+        tts.decode_options(duration_scale=1.5, min_length_ratio=0.5)
+    assert "is ignored" not in caplog.text
 
 
 def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):

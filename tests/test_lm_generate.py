@@ -39,6 +39,40 @@ def test_stop_is_ignored_before_the_minimum_length():
     assert gen.min_frames(0) == 1
 
 
+def _paced_inputs():
+    """3 prompt phonemes + separator + 8 text phonemes, a 6-frame prompt: 2 frames per phoneme, 16 frames paced."""
+    return torch.randint(2, 80, (12,)), torch.randn(6, 8), 8
+
+
+@pytest.mark.parametrize("best_of", [False, True])
+def test_length_ratio_guards_follow_the_prompts_pace(best_of):
+    phonemes, prompt, n_text = _paced_inputs()
+
+    def run(bias: float, **cfg):
+        config = DecodeConfig(steps=2, min_seconds_per_phoneme=0.0, **cfg)
+        gen = Generator(_set_stop(tiny_lm(ctc_weight=0.2), bias), config, frame_rate=25.0)
+        if best_of:
+            return gen.best_of(phonemes, prompt, n_text, seed=0, candidates=2), gen
+        return gen.generate(phonemes, prompt, n_text, seed=0), gen
+
+    out, gen = run(10.0, min_length_ratio=0.75)  # wants to stop at once: held until 0.75 × 16 frames
+    assert out.stopped and out.frames.shape[0] == 12 and gen.timings["target_frames"] == 16
+    out, _ = run(10.0)  # no ratio guard: stops on the first frame it may
+    assert out.frames.shape[0] == 1
+    out, _ = run(-10.0, max_length_ratio=1.25)  # never stops: cut at 1.25 × 16
+    assert not out.stopped and out.frames.shape[0] == 20
+    out, gen = run(-10.0, max_length_ratio=1.25, duration_scale=1.5)  # a slower pace asked for: 24 paced frames
+    assert out.frames.shape[0] == 30 and gen.timings["target_frames"] == 24
+
+
+def test_length_ratio_options_are_checked():
+    bads = (dict(min_length_ratio=-0.1), dict(max_length_ratio=-1.0), dict(min_length_ratio=1.2, max_length_ratio=1.1))
+    for bad in bads:
+        with pytest.raises(ValueError, match="length_ratio"):
+            DecodeConfig(**bad)
+    assert DecodeConfig(min_length_ratio=0.8, max_length_ratio=0.0).max_length_ratio == 0.0  # 0 = off
+
+
 def test_length_guard_fires_with_a_warning(caplog):
     lm = _set_stop(tiny_lm(), -10.0)
     gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.4), frame_rate=25.0)

@@ -60,9 +60,14 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
                         f"(default {d.length_weight:g})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
+    g.add_argument("--min-length-ratio", type=float, default=None,
+                   help=f"the stop head is not heard before this × the prompt-paced length (the prompt's frames per "
+                        f"phoneme × the text's, × --duration-scale); 0 = off (default {d.min_length_ratio:g})")
+    g.add_argument("--max-length-ratio", type=float, default=None,
+                   help=f"generation ends at this × the prompt-paced length; 0 = off (default {d.max_length_ratio:g})")
     g.add_argument("--duration-scale", type=float, default=None,
-                   help=f"for LMs told the pace (progress/rate conditioning, rate positions; not the shipped default, "
-                        f"which warns and ignores it): × the prompt's frames per phoneme (default "
+                   help=f"× the prompt's frames per phoneme, for LMs told the pace (progress/rate conditioning, rate "
+                        f"positions) and the length guards and prior above; other uses warn and ignore it (default "
                         f"{d.duration_scale:g})")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
@@ -302,13 +307,14 @@ def cmd_tts(args) -> int:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
-               "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank}
+               "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank,
+               "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
     if options["duration_scale"] is not None and options["duration_scale"] <= 0:
         usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
-    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight"):
+    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight", "min_length_ratio", "max_length_ratio"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
 

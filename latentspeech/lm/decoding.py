@@ -31,6 +31,10 @@ class DecodeConfig:
     max_seconds_per_phoneme: float = 0.3    # guard: at most this much audio per target phoneme (+1 s)
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
                                             # target phoneme (~1/2 of fast speech): no cut-off short answers
+    min_length_ratio: float = 0.0           # > 0: nor before this × the prompt-paced length (the prompt's frames per
+                                            # phoneme × the text's phonemes × duration_scale)
+    max_length_ratio: float = 0.0           # > 0: generation ends at this × the prompt-paced length (after the
+                                            # min guards)
     duration_scale: float = 1.0             # × the prompt's frames per phoneme for LMs that are told the pace
                                             # (progress/rate conditioning, rate_positions); > 1 asks for slower
                                             # speech. Other LMs ignore it (the API logs a warning)
@@ -55,6 +59,12 @@ class DecodeConfig:
             raise ValueError(f"stop_threshold must be in (0, 1], got {self.stop_threshold}")
         if self.min_seconds_per_phoneme < 0:
             raise ValueError(f"min_seconds_per_phoneme must be >= 0, got {self.min_seconds_per_phoneme}")
+        for name in ("min_length_ratio", "max_length_ratio"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0 = off), got {getattr(self, name)}")
+        if 0 < self.max_length_ratio < self.min_length_ratio:
+            raise ValueError(f"max_length_ratio {self.max_length_ratio} is below min_length_ratio "
+                             f"{self.min_length_ratio}")
         if self.duration_scale <= 0:
             raise ValueError(f"duration_scale must be > 0, got {self.duration_scale}")
         if self.max_seconds <= 0:

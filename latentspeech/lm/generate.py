@@ -87,26 +87,31 @@ class Generator:
         guided = c.cfg_scale != 1.0
         s = 2 * k if guided else k
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
-        limit = max_frames if max_frames is not None else self.max_frames(n_text)
-        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0}
-        self.stopped = False
-        t0 = time.perf_counter()
-        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
-        drop = torch.arange(s, device=dev) >= k if guided else None
         # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
         n_prompt = phonemes.numel() - n_text - 1 if n_text_phonemes is not None else phonemes.numel()
         # duration_scale slows it down: more frames per phoneme for rate_conditioning / rate_positions, a longer
         # target for progress_conditioning
         rate = max(prompt_frames.shape[0], 1) / max(n_prompt, 1) * c.duration_scale
-        rates = torch.full((s,), rate, device=dev)
-        # progress_conditioning: the target length the model paces itself to (the prompt's pace × the text)
+        # the prompt-paced length: progress_conditioning's target, the length prior's and the ratio guards' reference
         self.target_frames = max(1, round(rate * n_text))
-        self.timings["target_frames"] = self.target_frames
+        first_stop = self.min_frames(n_text)
+        if c.min_length_ratio > 0:
+            first_stop = max(first_stop, math.floor(c.min_length_ratio * self.target_frames))
+        limit = max_frames if max_frames is not None else self.max_frames(n_text)
+        if c.max_length_ratio > 0 and max_frames is None:
+            limit = max(first_stop + 1, min(limit, math.ceil(c.max_length_ratio * self.target_frames)))
+        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0,
+                        "target_frames": self.target_frames}
+        self.stopped = False
+        t0 = time.perf_counter()
+        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
+        drop = torch.arange(s, device=dev) >= k if guided else None
+        rates = torch.full((s,), rate, device=dev)
         h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
                        cache, drop, rates, self._progress(0, s, dev))  # [S, C]
         self._sync(dev)
         self.timings["prefill_s"] = time.perf_counter() - t0
-        return h, cache, limit, self.min_frames(n_text)
+        return h, cache, limit, first_stop
 
     def _progress(self, made: int, streams: int, device: torch.device) -> Tensor | None:
         """u = frames made / target_frames for every stream, for a progress-conditioned LM (else None)."""
