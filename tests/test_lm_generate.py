@@ -45,7 +45,7 @@ def _paced_inputs():
 
 
 @pytest.mark.parametrize("best_of", [False, True])
-def test_length_ratio_guards_follow_the_prompts_pace(best_of):
+def test_length_ratio_guards_follow_the_prompts_pace(best_of, caplog):
     phonemes, prompt, n_text = _paced_inputs()
 
     def run(bias: float, **cfg):
@@ -59,8 +59,9 @@ def test_length_ratio_guards_follow_the_prompts_pace(best_of):
     assert out.stopped and out.frames.shape[0] == 12 and gen.timings["target_frames"] == 16
     out, _ = run(10.0)  # no ratio guard: stops on the first frame it may
     assert out.frames.shape[0] == 1
-    out, _ = run(-10.0, max_length_ratio=1.25)  # never stops: cut at 1.25 × 16
-    assert not out.stopped and out.frames.shape[0] == 20
+    with caplog.at_level(logging.WARNING, logger="latentspeech.lm.generate"):
+        out, _ = run(-10.0, max_length_ratio=1.25)  # never stops: cut at 1.25 × 16, and says which guard to raise
+    assert not out.stopped and out.frames.shape[0] == 20 and "max_length_ratio" in caplog.text
     out, gen = run(-10.0, max_length_ratio=1.25, duration_scale=1.5)  # a slower pace asked for: 24 paced frames
     assert out.frames.shape[0] == 30 and gen.timings["target_frames"] == 24
 

@@ -143,7 +143,8 @@ class Generator:
 
     def _warn_length_guard(self, limit: int) -> None:
         log.warning("generation hit the length guard (%d frames = %.1f s) before the stop classifier fired; "
-                    "the text may be cut off (raise max_seconds, or check the model)", limit, limit / self.frame_rate)
+                    "the text may be cut off (raise max_seconds%s, or check the model)", limit, limit / self.frame_rate,
+                    " or max_length_ratio" if self.config.max_length_ratio > 0 else "")
 
     @torch.inference_mode()
     def stream(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
