@@ -15,9 +15,9 @@ once), in eval mode, with the text. The stop head is read on the target position
 - `early %` = utterances whose p(stop) crosses the threshold before the end frame (N − 1 counts as on time: one
   frame, 80 ms), with the median frames early; `never %` = it does not cross even at the end;
 - after the decoding guard: the same, ignoring crossings before `min_seconds_per_phoneme` × the target's phonemes
-  (what `Generator` does; the target's phonemes = all of a cross-utterance example's own text, or the share of a
-  continuation's text proportional to its target frames); `guard past the end %` = examples whose recording ends
-  before the guard lets the head be heard (decoding could not stop them on time).
+  (what `Generator` does, rounded up here; the target's phonemes = all of a cross-utterance example's own text, or
+  the share of a continuation's text proportional to its target frames); `guard past the end %` = examples whose
+  recording ends before the guard lets the head be heard (decoding could not stop them on time).
 
 Teacher forcing reads ground-truth frames: it says whether the head knows where speech ends, not where the LM's own
 samples make it stop (`benchmarks/speaking_rate.py` on generated audio does that).
@@ -59,27 +59,29 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def run_model(name: str, dataset, loader, threshold: float, min_seconds_per_phoneme: float) -> dict[str, float]:
+def guard_frames(dataset, index: int, item: dict, min_seconds_per_phoneme: float) -> int:
+    """Frames of an example's target before decoding's guard lets the stop head be heard (rounded up): the guard
+    per phoneme × the target's phonemes (the item's own text after a cross-utterance prompt, else the share of its
+    text proportional to its target frames)."""
+    own = len(dataset.ids[index])
+    n, prompt_len = item["frames"].shape[0], item["prompt_len"]
+    target_phonemes = own if len(item["phonemes"]) > own else own * (n - prompt_len) / n
+    return math.ceil(min_seconds_per_phoneme * dataset.frame_rate * target_phonemes)
+
+
+def run_model(name: str, loader, guards: list[list[int]], threshold: float) -> dict[str, float]:
+    """Stop statistics of one model over the collated batches; `guards[b][k]` = guard frames of batch b's item k."""
     from latentspeech.api import TTS
 
-    tts = TTS.from_pretrained(name)
-    lm = tts.lm.eval()
-    per_phoneme = min_seconds_per_phoneme * dataset.frame_rate
+    lm = TTS.from_pretrained(name).lm.eval()
     rows = []
     with torch.inference_mode():
-        for batch in loader:
+        for batch, batch_guards in zip(loader, guards):
             out = lm(batch["phonemes"], batch["phoneme_lens"], batch["frames"], batch["frame_lens"],
                      rates=batch["rates"], prompt_lens=batch["prompt_lens"])
-            for k in range(len(batch["utts"])):
+            for k, guard in enumerate(batch_guards):
                 pl, fl = int(batch["prompt_lens"][k]), int(batch["frame_lens"][k])
-                own = len(dataset.ids[dataset.utts.index(batch["utts"][k])])
-                total = int(batch["phoneme_lens"][k])
-                if total > own:  # cross-utterance prompt: the target is the item's own text
-                    target_phonemes = own
-                else:  # continuation: the target's share of the text
-                    target_phonemes = own * (fl - pl) / fl
-                rows.append(stop_stats(out.stop_logits[k].float(), pl, fl, threshold,
-                                       guard_frames=math.ceil(per_phoneme * target_phonemes)))
+                rows.append(stop_stats(out.stop_logits[k].float(), pl, fl, threshold, guard_frames=guard))
     # the `stop` term of LatentLM.loss over these examples: mean BCE over all target positions, positives weighted
     loss = sum(lm.config.stop_pos_weight * r["end"] + r["before"] for r in rows) / sum(r["positions"] for r in rows)
     return summarize(rows) | {"utts": len(rows), "loss": loss}
@@ -110,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     frame_budget = int(args.batch_seconds * dataset.frame_rate)
     batches = make_batches([it["frames"].shape[0] for it in items], frame_budget)
     loader = [collate_lm([items[i] for i in b]) for b in batches]
+    guards = [[guard_frames(dataset, i, items[i], args.min_seconds_per_phoneme) for i in b] for b in batches]
 
     lines = ["| model | utts | stop loss | its terms: end | before | p(stop) at end | early % | "
              "median frames early | never % | early % (guarded) | guard past the end % |", "|" + "---|" * 11]
     for name in args.models:
-        s = run_model(name, dataset, loader, args.threshold, args.min_seconds_per_phoneme)
+        s = run_model(name, loader, guards, args.threshold)
         lines.append(f"| {name} | {s['utts']} | {s['loss']:.4f} | {s['end']:.3f} | {s['before']:.3f} | "
                      f"{s['p_end']:.3f} | {100 * s['early']:.1f} | {s['early_median']:.0f} | {100 * s['never']:.1f} | "
                      f"{100 * s['early_guarded']:.1f} | {100 * s['guard_past_end']:.1f} |")
