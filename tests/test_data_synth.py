@@ -13,9 +13,10 @@ import soundfile as sf
 
 from latentspeech.audio.dsp import loudness
 from latentspeech.cli import main
-from latentspeech.data.corpora.synth import (SynthSpeaker, SynthUtterance, _render_chunk, plan_speakers,
-                                             plan_utterances, read_speakers)
-from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, VOICES
+from latentspeech.data.corpora import synth_engines
+from latentspeech.data.corpora.synth import (FAMILY_WEIGHT, SynthSpeaker, SynthUtterance, _render_chunk,
+                                             plan_speakers, plan_utterances, read_speakers, select_voices)
+from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, EXTRA_VOICES, VOICES, available_voices
 from latentspeech.data.corpora.synth_text import make_phrases, make_sentences
 from latentspeech.data.kaldi import DataDir, validate_data_dir
 from latentspeech.errors import InputError
@@ -56,6 +57,37 @@ def test_speaker_parameters_are_seeded_and_do_not_depend_on_other_voices():
     assert all(full[s.speaker] == s for s in some)
     other = {s.speaker: s for s in plan_speakers(_all_voices(), ["rms"], seed=2)}
     assert full["awb-s1"].pitch_cents != other["awb-s1"].pitch_cents
+
+
+def test_extra_voices_are_new_identities_and_opt_in():
+    every = VOICES + EXTRA_VOICES
+    assert len({v.name for v in every}) == len(every)
+    assert len({ev for v in every for _, ev in v.engines}) == sum(len(v.engines) for v in every)
+    assert all(v.family in FAMILY_WEIGHT for v in EXTRA_VOICES)
+    assert not {v.name for v in EXTRA_VOICES} & set(DEFAULT_TEST_VOICES)
+    installed = {v.name: (v, *v.engines[0]) for v in every}
+    found, held = select_voices(installed)
+    assert set(found) == {v.name for v in VOICES} and held == list(DEFAULT_TEST_VOICES)
+    # installing the extra voices leaves the plan of a default corpus as it was
+    assert plan_speakers(found, held) == plan_speakers(_all_voices(), list(DEFAULT_TEST_VOICES))
+    assert set(select_voices(installed, extra_voices=True)[0]) == set(installed)
+    found, held = select_voices(installed, voices="bdl,clb", test_only=True)
+    assert list(found) == ["bdl", "clb"] and held == ["bdl", "clb"]
+    with pytest.raises(InputError, match="pass voices, not test_voices"):
+        select_voices(installed, voices="bdl,clb", test_voices="bdl", test_only=True)
+    with pytest.raises(InputError, match="leave some for training"):
+        select_voices(installed, voices="bdl", test_voices="bdl")
+    with pytest.raises(InputError, match="not installed or unknown: nobody"):
+        select_voices(installed, voices="bdl,nobody")
+
+
+def test_available_voices_lists_rhvoice_voices_only_when_asked(monkeypatch):
+    monkeypatch.setattr(synth_engines, "_installed_engine_voices", lambda: {"rhvoice": {"bdl", "clb"},
+                                                                          "flite": {"rms"}})
+    monkeypatch.setattr(synth_engines.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert set(available_voices()) == {"rms"}
+    assert set(available_voices(extra=True)) == {"rms", "bdl", "clb"}
+    assert available_voices(extra=True)["bdl"][1:] == ("rhvoice", "bdl")
 
 
 def test_speakers_of_one_voice_are_far_apart_in_pitch():
@@ -186,3 +218,28 @@ def test_tiny_espeak_corpus_is_valid_zero_shot_and_resumable(tmp_path):
     assert len(linked) >= len(sets["dev"].utt_ids) + len(sets["test"].utt_ids)
     assert all(os.path.samefile(p, old_by_text[k]) for k, p in linked)
     assert main(args + ["--reuse-from", str(tmp_path / "nowhere")]) == 1  # checked even with nothing to render
+
+
+@pytest.mark.system
+@needs_espeak_sox
+def test_test_only_corpus_is_a_test_set_of_its_voices(tmp_path):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    args = ["prepare-synth", "--corpus-dir", str(corpus), "--data-dir", str(data), "--voices", "espeak-m1,espeak-f2",
+            "--test-only", "--speakers-per-voice", "1", "--test-utts-per-speaker", "2"]
+    assert main(args) == 0
+    assert [p.name for p in data.iterdir()] == ["test"]
+    assert validate_data_dir(data / "test", strict=True) == []
+    assert len(DataDir.load(data / "test").utt_ids) == 4
+    speakers = read_speakers(corpus)
+    assert {s.base_voice for s in speakers} == {"espeak-m1", "espeak-f2"} and {s.split for s in speakers} == {"test"}
+    assert main(args + ["--test-voices", "espeak-m1"]) == 1
+
+
+@pytest.mark.system
+@pytest.mark.skipif(shutil.which("RHVoice-test") is None or shutil.which("sox") is None,
+                    reason="RHVoice and sox are not installed (tools/install.sh --system)")
+def test_rhvoice_voice_renders_as_a_corpus_speaker(tmp_path):
+    spk = SynthSpeaker("bdl-s1", "test", "bdl", "natural", "m", "rhvoice", "bdl", 0, 1.0)
+    _render_chunk(spk, [SynthUtterance("bdl-s1_t000", "bdl-s1", "test", "Please call Stella.")], tmp_path, 16000)
+    wav, sr = sf.read(tmp_path / "bdl-s1" / "bdl-s1_t000.wav", dtype="float32")
+    assert sr == 16000 and 0.8 < len(wav) / sr < 4.0 and loudness(wav, sr) == pytest.approx(-23.0, abs=0.5)

@@ -34,6 +34,7 @@ if [ "${1:-}" = "--system" ]; then
         mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 festvox-us1 festvox-us2 festvox-us3 festvox-en1 \
         libttspico-utils mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-fr1 mbrola-fr4 \
         mbrola-nl2 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-hu1 mbrola-af1 mbrola-gr2 mbrola-ro1 \
-        || echo "install.sh: warning: MBROLA/pico (contrib/non-free) not installed; the synth corpus has fewer voices" >&2
+        rhvoice rhvoice-english festvox-rablpc16k festvox-don \
+        || echo "install.sh: warning: MBROLA/pico/RHVoice (contrib/non-free) not installed; the synth corpus has fewer voices" >&2
     rm -rf "${nf}"
 fi

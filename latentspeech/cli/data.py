@@ -40,7 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reuse-from", metavar="CORPUS_DIR", default=None,
                    help="link the wavs of another synth corpus dir (same --seed) whose speaker and text match "
                         "instead of rendering them, e.g. when remaking a corpus with other --hours/--short-fraction")
-    p.add_argument("--list-voices", action="store_true", help="print the installed base voices and exit")
+    p.add_argument("--extra-voices", action="store_true",
+                   help="also use the opt-in voices added 2026-11-27 (RHVoice bdl, clb, evgeniy-eng, lyubov; "
+                        "festival rab, don) when --voices is not given; off, corpora made before keep their plan")
+    p.add_argument("--test-only", action="store_true",
+                   help="every voice in use is a test voice; write only DATA_DIR/test (a zero-shot test set of "
+                        "other voices, e.g. --voices bdl,clb,evgeniy-eng,lyubov,rab,don)")
+    p.add_argument("--list-voices", action="store_true",
+                   help="print the installed base voices (the opt-in ones marked 'extra') and exit")
     p.set_defaults(func=cmd_prepare_synth)
 
     p = sub.add_parser("prepare", help="corpus → kaldi data dirs DATA_DIR/{train,dev,test}",
@@ -67,8 +74,9 @@ def cmd_prepare_synth(args: argparse.Namespace) -> int:
     from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, available_voices
 
     if args.list_voices:
-        for name, (voice, engine, engine_voice) in available_voices().items():
-            held = "  (test)" if name in DEFAULT_TEST_VOICES else ""
+        classic = available_voices()
+        for name, (voice, engine, engine_voice) in available_voices(extra=True).items():
+            held = "  (test)" if name in DEFAULT_TEST_VOICES else "  (extra)" if name not in classic else ""
             print(f"{name}\t{voice.family}\t{voice.gender}\t{engine}:{engine_voice}{held}")
         return 0
     if args.hours <= 0:
@@ -78,7 +86,8 @@ def cmd_prepare_synth(args: argparse.Namespace) -> int:
     prepare_synth(args.corpus_dir, args.data_dir, hours=args.hours, nj=args.nj, seed=args.seed,
                   speakers_per_voice=args.speakers_per_voice, voices=args.voices, test_voices=args.test_voices,
                   test_utts_per_speaker=args.test_utts_per_speaker, dev_utts_per_speaker=args.dev_utts_per_speaker,
-                  short_fraction=args.short_fraction, reuse_from=args.reuse_from)
+                  short_fraction=args.short_fraction, reuse_from=args.reuse_from, extra_voices=args.extra_voices,
+                  test_only=args.test_only)
     return 0
 
 

@@ -16,7 +16,8 @@ Layout: `<corpus_dir>/wav/<speaker>/<utt>.wav`, `<corpus_dir>/speakers.tsv`, `<c
 `<data_dir>/{train,dev,test}/{wav.scp,text,utt2spk,spk2utt,utt2dur,spk2gender}`.
 
 Limits: synthetic speech only (no real-speaker variability, breathing, emotion, recording channels); few
-truly distinct identities (11 natural-ish voices, 16 accented MBROLA, 15 espeak variants) stretched ×3 by
+truly distinct identities (11 natural-ish voices, 16 accented MBROLA, 15 espeak variants; 6 more natural ones
+opt-in, see `synth_engines.EXTRA_VOICES`) stretched ×3 by
 pitch shifts (which also scale formants: pitch-shifted siblings sound related); espeak variants share one
 formant engine, so held-out espeak voices are less novel than the others. Intelligibility (Whisper tiny.en
 WER, 2 utterances per speaker, digits not normalised): natural 17 % (slt 2 %, us3 26 %), espeak 39 %,
@@ -45,7 +46,7 @@ from tqdm import tqdm
 
 from latentspeech.audio.dsp import is_silent, loudness_normalize, trim_silence
 from latentspeech.audio.io import save_audio
-from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, available_voices, render
+from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, EXTRA_VOICES, available_voices, render
 from latentspeech.data.corpora.synth_text import SHORT_FRACTION, make_phrases, make_sentences
 from latentspeech.data.kaldi import DataDir, check_data_dir
 from latentspeech.errors import InputError, LatentSpeechError
@@ -53,7 +54,7 @@ from latentspeech.errors import InputError, LatentSpeechError
 log = logging.getLogger(__name__)
 
 __all__ = ["SynthSpeaker", "SynthUtterance", "plan_speakers", "plan_utterances", "prepare_synth",
-           "read_speakers"]
+           "read_speakers", "select_voices"]
 
 FAMILY_WEIGHT = {"natural": 1.0, "mbrola": 0.5, "espeak": 0.5}  # share of training audio per speaker
 CHARS_PER_SECOND = 18.0  # measured after trimming, mean of the 42 voices at rate 1.0 (range 14-25)
@@ -297,11 +298,11 @@ def _reuse_wavs(other_dir: Path, speakers: dict[str, SynthSpeaker], todo: list[S
 
 
 def _write_data_dirs(utts: list[SynthUtterance], speakers: dict[str, SynthSpeaker], wav_dir: Path,
-                     data_dir: Path) -> dict[str, Path]:
+                     data_dir: Path, splits: tuple[str, ...] = ("train", "dev", "test")) -> dict[str, Path]:
     import soundfile as sf
 
     out = {}
-    for split in ("train", "dev", "test"):
+    for split in splits:
         us = [u for u in utts if u.split == split]
         paths = {u.utt: str((wav_dir / u.speaker / f"{u.utt}.wav").resolve()) for u in us}
         data = DataDir(wav_scp=paths, text={u.utt: u.text for u in us}, utt2spk={u.utt: u.speaker for u in us},
@@ -326,17 +327,55 @@ def _names(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
     return [v for v in value.replace(",", " ").split() if v]
 
 
+def select_voices(installed: dict[str, tuple], voices: str | list[str] | None = None,
+                  test_voices: str | list[str] | None = None, extra_voices: bool = False,
+                  test_only: bool = False) -> tuple[dict[str, tuple], list[str]]:
+    """The base voices in use (of `installed`, from `available_voices(extra=True)`) and the held-out ones.
+
+    Named `voices` may be any installed ones; without names the opt-in `EXTRA_VOICES` are left out unless
+    `extra_voices`. With `test_only` every voice in use is held out. InputError on unknown or bad choices.
+    """
+    found = installed
+    wanted = _names(voices)
+    if wanted is not None:
+        missing = [v for v in wanted if v not in found]
+        if missing:
+            raise InputError(f"base voices not installed or unknown: {', '.join(missing)}; installed: "
+                             f"{', '.join(found)} (install more with egs/synth/tts1/local/data.sh)")
+        found = {v: found[v] for v in wanted}
+    elif not extra_voices:
+        found = {k: v for k, v in found.items() if k not in {e.name for e in EXTRA_VOICES}}
+    if not found:
+        raise InputError("no base voice is installed; run egs/synth/tts1/local/data.sh (installs them with apt)")
+    held = _names(test_voices)
+    if test_only:
+        if held is not None:
+            raise InputError("test_only makes every voice in use a test voice; pass voices, not test_voices")
+        held = list(found)
+    elif held is None:
+        held = [v for v in DEFAULT_TEST_VOICES if v in found] or list(found)[::6]
+    unknown = [v for v in held if v not in found]
+    if unknown:
+        raise InputError(f"test voices not among the voices in use: {', '.join(unknown)}")
+    if len(held) >= len(found) and not test_only:
+        raise InputError("every base voice is held out for test; leave some for training")
+    return found, held
+
+
 def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, hours: float = 10.0, nj: int = 1,
                   seed: int = 0, speakers_per_voice: int = 3, voices: str | list[str] | None = None,
                   test_voices: str | list[str] | None = None, test_utts_per_speaker: int = 20,
                   dev_utts_per_speaker: int = 2, min_utts_per_speaker: int = 20,
                   sample_rate: int = 16_000, short_fraction: float = SHORT_FRACTION,
-                  reuse_from: str | os.PathLike | None = None) -> dict[str, Path]:
+                  reuse_from: str | os.PathLike | None = None, extra_voices: bool = False,
+                  test_only: bool = False) -> dict[str, Path]:
     """Synthesise the corpus into `corpus_dir` and write `<data_dir>/{train,dev,test}`; returns {set: dir}.
 
     `hours`: training audio (estimated from text length; dev/test come on top). `voices`: base voices to use
-    (default: every installed one); `test_voices`: held-out base voices (default DEFAULT_TEST_VOICES that are
-    installed). With few hours, training speakers are cut (fewest base voices lost first) so each keeps
+    (default: every installed one of `VOICES`, and of the opt-in `EXTRA_VOICES` with `extra_voices`);
+    `test_voices`: held-out base voices (default DEFAULT_TEST_VOICES that are installed). `test_only`: every
+    voice in use is a test voice and only `<data_dir>/test` is written (a zero-shot test set of other voices,
+    e.g. `voices` = the extra ones, none of which a model trained on the default plan has heard). With few hours, training speakers are cut (fewest base voices lost first) so each keeps
     ≥ `min_utts_per_speaker` utterances, and test speakers to a fifth of them (≥ 2). `short_fraction`: share of
     training utterances that are short phrases (see `plan_utterances`). `reuse_from`: another corpus dir made with
     the same seed whose identical (speaker, text) wavs are linked instead of rendered. Resumable; `nj` threads.
@@ -347,34 +386,21 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
         raise InputError("hours must be > 0, nj and speakers_per_voice ≥ 1")
     if reuse_from is not None and not (Path(reuse_from) / "speakers.tsv").is_file():
         raise InputError(f"--reuse-from {reuse_from}: not a synth corpus dir (no speakers.tsv)")
-    found = available_voices()
-    wanted = _names(voices)
-    if wanted is not None:
-        missing = [v for v in wanted if v not in found]
-        if missing:
-            raise InputError(f"base voices not installed or unknown: {', '.join(missing)}; installed: "
-                             f"{', '.join(found)} (install more with egs/synth/tts1/local/data.sh)")
-        found = {v: found[v] for v in wanted}
-    held = _names(test_voices)
-    if held is None:
-        held = [v for v in DEFAULT_TEST_VOICES if v in found] or list(found)[::6]
-    unknown = [v for v in held if v not in found]
-    if unknown:
-        raise InputError(f"test voices not among the voices in use: {', '.join(unknown)}")
-    if len(held) >= len(found):
-        raise InputError("every base voice is held out for test; leave some for training")
+    found, held = select_voices(available_voices(extra=True), voices, test_voices, extra_voices, test_only)
 
     speakers = plan_speakers(found, held, speakers_per_voice, seed)
     train = _interleaved([s for s in speakers if s.split == "train"])
     n_train = max(2, min(len(train), int(hours * 3600 / MEAN_UTT_SECONDS / min_utts_per_speaker)))
     test = _interleaved([s for s in speakers if s.split == "test"])
-    n_test = max(2, min(len(test), math.ceil(n_train / 5)))
+    n_test = len(test) if test_only else max(2, min(len(test), math.ceil(n_train / 5)))
+    if test_only:
+        train, n_train = [], 0
     speakers = sorted(train[:n_train] + test[:n_test], key=lambda s: s.speaker)
     by_name = {s.speaker: s for s in speakers}
     utts = plan_utterances(speakers, hours, test_utts_per_speaker, dev_utts_per_speaker, seed, short_fraction)
     log.info("%d base voices (%d held out) → %d training and %d test speakers, %d utterances",
              len(found), len(held), n_train, n_test, len(utts))
-    if n_test < 8 or n_train < 40:
+    if not test_only and (n_test < 8 or n_train < 40):
         log.warning("only %d training / %d test speakers (a full corpus has ≥ 40 / ≥ 8): install more voices "
                     "(local/data.sh) or raise --hours", n_train, n_test)
 
@@ -389,6 +415,6 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
     log.info("%d of %d utterances already synthesised; rendering %d with nj=%d",
              len(utts) - len(todo), len(utts), len(todo), nj)
     _render_all(todo, by_name, wav_dir, sample_rate, nj)
-    out = _write_data_dirs(utts, by_name, wav_dir, data_dir)
+    out = _write_data_dirs(utts, by_name, wav_dir, data_dir, ("test",) if test_only else ("train", "dev", "test"))
     log.info("prepare_synth finished in %.0f s", time.time() - t0)
     return out

@@ -5,7 +5,14 @@ A *base voice* is one identity (one recorded or designed voice) whatever engine 
 through festival or through espeak-ng is the same base voice, as are festival's and flite's slt. Each base
 voice lists its (engine, engine voice) candidates best first; the first one installed is used.
 Engines: espeak-ng (formant variants; MBROLA voices via `mb-*`), flite, festival (batched: one process per
-call, its start-up is ~0.2-0.9 s) and SVOX pico (`pico2wave`).
+call, its start-up is ~0.2-0.9 s), SVOX pico (`pico2wave`) and RHVoice (`RHVoice-test`, Debian non-free).
+
+`VOICES` are the 42 base voices every corpus made so far was planned from (all installed ones by default).
+`EXTRA_VOICES` (added 2026-11-27: RHVoice's CMU ARCTIC bdl and clb and Russian-accented evgeniy-eng and
+lyubov, festival's British rab and don diphones) are opt-in (`available_voices(extra=True)`, `prepare-synth
+--extra-voices` or by name), so installing their packages does not change the plan of an existing corpus.
+RHVoice's alan and slt are not listed: a speaker encoder scores them 0.81 / 0.90 similar to flite's awb / slt
+(the same people), while the six extra voices score ≤ 0.78 against every voice here.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from latentspeech.errors import LatentSpeechError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BaseVoice", "VOICES", "DEFAULT_TEST_VOICES", "available_voices", "render"]
+__all__ = ["BaseVoice", "VOICES", "EXTRA_VOICES", "DEFAULT_TEST_VOICES", "available_voices", "render"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,19 @@ VOICES: tuple[BaseVoice, ...] = (
                                       ("f5", "en-gb-x-rp"))),
 )
 
+# Opt-in voices (see the module docstring); Whisper tiny.en reads RHVoice's four without error on two test
+# sentences, festival's rab and don (10 kHz) with 1-3 errors each.
+EXTRA_VOICES: tuple[BaseVoice, ...] = (
+    BaseVoice("bdl", "natural", "m", (("rhvoice", "bdl"),)),
+    BaseVoice("clb", "natural", "f", (("rhvoice", "clb"),)),
+    BaseVoice("evgeniy-eng", "natural", "m", (("rhvoice", "evgeniy-eng"),)),
+    BaseVoice("lyubov", "natural", "f", (("rhvoice", "lyubov"),)),
+    BaseVoice("rab", "natural", "m", (("festival", "rab_diphone"),)),
+    BaseVoice("don", "natural", "m", (("festival", "don_diphone"),)),
+)
+
+RHVOICE_VOICE_DIRS = (Path("/usr/share/RHVoice/voices"), Path("/usr/local/share/RHVoice/voices"))
+
 # Held out of training (zero-shot test speakers): natural male + female, accented, espeak.
 DEFAULT_TEST_VOICES = ("rms", "pico-en-GB", "mbrola-us3", "mbrola-de3", "mbrola-fr1", "espeak-f4", "espeak-m5")
 
@@ -102,6 +122,8 @@ def _installed_engine_voices() -> dict[str, set[str] | None]:
         out["festival"] = set(re.findall(r"[\w-]+", listing))
     if shutil.which("pico2wave"):
         out["pico"] = {"en-US", "en-GB"}
+    if shutil.which("RHVoice-test"):
+        out["rhvoice"] = {p.name for d in RHVOICE_VOICE_DIRS if d.is_dir() for p in d.iterdir() if p.is_dir()}
     return out
 
 
@@ -116,11 +138,12 @@ def _engine_voice_ok(engine: str, voice: str, installed: dict[str, set[str] | No
     return voice in installed[engine]
 
 
-def available_voices() -> dict[str, tuple[BaseVoice, str, str]]:
-    """base voice name → (voice, engine, engine voice) for every base voice this machine can render."""
+def available_voices(extra: bool = False) -> dict[str, tuple[BaseVoice, str, str]]:
+    """base voice name → (voice, engine, engine voice) for every base voice this machine can render, of `VOICES`
+    (and of `EXTRA_VOICES` with `extra`)."""
     installed = _installed_engine_voices()
     out = {}
-    for v in VOICES:
+    for v in VOICES + (EXTRA_VOICES if extra else ()):
         for engine, ev in v.engines:
             if _engine_voice_ok(engine, ev, installed):
                 out[v.name] = (v, engine, ev)
@@ -153,6 +176,8 @@ def render(engine: str, voice: str, texts: list[str], out_paths: list[Path]) -> 
                 _run(["flite", "-voice", voice, "-t", text, "-o", str(path)], f"flite -voice {voice}")
             elif engine == "pico":
                 _run(["pico2wave", "-l", voice, "-w", str(path), text], f"pico2wave -l {voice}")
+            elif engine == "rhvoice":
+                _run(["RHVoice-test", "-p", voice, "-o", str(path)], f"RHVoice-test -p {voice}", stdin=text)
             else:
                 raise LatentSpeechError(f"unknown engine '{engine}'")
     missing = [p for p in out_paths if not p.is_file() or p.stat().st_size <= 44]

@@ -23,6 +23,7 @@ hours=10                     # hours of training audio (dev and test come on top
 nj=$(nproc)                  # parallel synthesis threads
 seed=0                       # speaker parameters and sentence choice
 install_deps=true            # apt-install missing engines and voices (needs root or sudo)
+extra_voices=false           # also the opt-in voices added 2026-11-27 (RHVoice bdl/clb/evgeniy-eng/lyubov, festival rab/don)
 
 help_message="Usage: $0 [options]
 Synthesise the offline multi-speaker corpus and write ${datadir}/{train,dev,test}.
@@ -33,7 +34,8 @@ Options:
   --hours         # hours of training audio (default=${hours})
   --nj            # parallel synthesis threads (default=${nj})
   --seed          # speaker parameters and texts (default=${seed})
-  --install_deps  # apt-install missing engines (default=${install_deps})"
+  --install_deps  # apt-install missing engines (default=${install_deps})
+  --extra_voices  # also the 6 opt-in voices added 2026-11-27 (default=${extra_voices})"
 
 . utils/parse_options.sh
 
@@ -44,7 +46,7 @@ fi
 
 install_system_packages() {
     local missing=() sudo=""
-    for bin in espeak-ng sox flite festival pico2wave mbrola; do
+    for bin in espeak-ng sox flite festival pico2wave mbrola RHVoice-test; do
         command -v "${bin}" > /dev/null || missing+=("${bin}")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -75,10 +77,11 @@ install_system_packages() {
     if ${sudo} apt-get "${apto[@]}" update -qq && ${sudo} apt-get "${apto[@]}" install -y -qq --no-install-recommends \
         mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 festvox-us1 festvox-us2 festvox-us3 festvox-en1 \
         libttspico-utils mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-fr1 mbrola-fr4 \
-        mbrola-nl2 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-hu1 mbrola-af1 mbrola-gr2 mbrola-ro1 > /dev/null; then
-        log "installed MBROLA and pico voices"
+        mbrola-nl2 mbrola-sw1 mbrola-sw2 mbrola-pl1 mbrola-hu1 mbrola-af1 mbrola-gr2 mbrola-ro1 \
+        rhvoice rhvoice-english festvox-rablpc16k festvox-don > /dev/null; then
+        log "installed MBROLA, pico and RHVoice voices"
     else
-        log "warning: MBROLA/pico (Debian contrib/non-free) could not be installed; continuing with fewer voices"
+        log "warning: MBROLA/pico/RHVoice (Debian contrib/non-free) could not be installed; continuing with fewer voices"
     fi
     rm -rf "${nf}"
 }
@@ -89,6 +92,6 @@ fi
 
 log "synthesising ${hours} h into ${corpus_dir} (nj=${nj}) -> ${datadir}/{train,dev,test}"
 latentspeech prepare-synth --corpus-dir "${corpus_dir}" --data-dir "${datadir}" --hours "${hours}" \
-    --nj "${nj}" --seed "${seed}"
+    --nj "${nj}" --seed "${seed}" $([ "${extra_voices}" = true ] && echo --extra-voices)
 latentspeech validate-data "${datadir}/train" "${datadir}/dev" "${datadir}/test"
 log "done"
