@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -49,6 +50,15 @@ def seed_mean_summary(score_dirs: list[Path]) -> dict:
         m = summarize(list(read_runs(score_dirs, key).values()))
         metrics[key] = {"mean": m.mean, "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n}
     return {"sections": {"seed_mean": {"metrics": metrics}}}
+
+
+def speed_cells(timing: dict | None) -> str:
+    """The RTF | first audio | stopped cells of a report row ('–' for what was not measured)."""
+    if not timing:
+        return "– | – | –"
+    first = timing["first_audio_s"]
+    return (f"{timing['rtf']:.3f} | {'–' if math.isnan(first) else f'{first:.2f}'} | "
+            f"{timing['stopped']:g}/{timing['utts']:g}")
 
 
 def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int,
@@ -168,12 +178,12 @@ def main(argv: list[str] | None = None) -> int:
              f"(sampling seed{'s' * (len(args.seeds) > 1)} {seeds}), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
              f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). "
              "WER/CER: Whisper tiny.en; SIM-o: resemblyzer cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
-             f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances.", "",
+             f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances"
+             f"{' (not timed: --ttfa-utts 0)' if args.ttfa_utts == 0 else ''}.", "",
              "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",
              "|---|---|---|---|---|---|---|"]
     for name, timing, summary in quality:
-        speed = (f"{timing['rtf']:.3f} | {timing['first_audio_s']:.2f} | {timing['stopped']:g}/{timing['utts']:g}"
-                 if timing else "– | – | –")
+        speed = speed_cells(timing)
         lines.append(f"| {name} | {metric_cell(summary, 'wer')} | {metric_cell(summary, 'cer')} | "
                      f"{metric_cell(summary, 'sim_o')} | {speed} |")
     lines += ["", f"Mean generated audio per setting: {audio:.0f} s.", "",

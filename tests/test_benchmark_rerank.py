@@ -118,3 +118,7 @@ def test_tts_quality_seed_mean_averages_each_utterance_over_the_runs(tmp_path):
     assert vae_intelligibility.metric_cell(summary, "wer").startswith("41.7 [")
     assert tts_quality._tag(10, 2.5, None, 1, seed=1) == "tts_steps10_cfg2.5_n1_seed1"
     assert tts_quality._tag(10, 2.5, None, 1) == "tts_steps10_cfg2.5_n1"  # seed 0 keeps the old names
+    timing = {"rtf": 0.3321, "first_audio_s": float("nan"), "stopped": 108.0, "utts": 108.0}
+    assert tts_quality.speed_cells(timing) == "0.332 | – | 108/108"  # --ttfa-utts 0: not timed, not "nan"
+    assert tts_quality.speed_cells(dict(timing, first_audio_s=0.214)) == "0.332 | 0.21 | 108/108"
+    assert tts_quality.speed_cells(None) == "– | – | –"
