@@ -1,4 +1,4 @@
-"""Sub-commands for the data stage: `prepare-synth`, `prepare CORPUS`, `validate-data`."""
+"""Sub-commands for the data stage: `prepare-synth`, `prepare CORPUS`, `validate-data`, `combine-data`."""
 
 from __future__ import annotations
 
@@ -67,6 +67,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data_dirs", nargs="+", metavar="DATA_DIR")
     p.add_argument("--strict", action="store_true", help="treat warnings (speaker id not a prefix) as problems")
     p.set_defaults(func=cmd_validate_data)
+
+    p = sub.add_parser("combine-data", help="combine data dirs, phoneme dumps or latent dumps into one",
+                       description="Union of several dirs of one layout (Kaldi's utils/combine_data.sh): kaldi "
+                                   "data dirs, phoneme dumps (one phoneme table) or latent dumps (one σ-VAE), e.g. "
+                                   "two corpora for one LM. Paths are written absolute; nothing is copied; an "
+                                   "utterance id may occur in one source only.")
+    p.add_argument("sources", nargs="+", metavar="SRC_DIR")
+    p.add_argument("--out", required=True, help="the combined dir")
+    p.set_defaults(func=cmd_combine_data)
 
 
 def cmd_prepare_synth(args: argparse.Namespace) -> int:
@@ -144,4 +153,12 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         print(f"{d}: ok ({len(data.utt2spk)} utterances, {len(data.speakers)} speakers{hours})")
     if n_bad:
         raise DataDirError(f"{n_bad} of {len(args.data_dirs)} data dirs have problems (listed above)")
+    return 0
+
+
+def cmd_combine_data(args: argparse.Namespace) -> int:
+    from latentspeech.data.combine import combine_dirs
+
+    layout = combine_dirs(args.sources, args.out)
+    print(f"combined {len(args.sources)} {layout} dirs into {args.out}")
     return 0

@@ -1,0 +1,121 @@
+"""Combine several dirs of one layout into one, like Kaldi's `utils/combine_data.sh`, for the three layouts the
+stages pass on: kaldi data dirs (`wav.scp text utt2spk ...`), phoneme dumps (`text vocab.yaml`) and latent dumps
+(`latents.scp utt2num_frames vae.yaml [utt2spk]`).
+
+Nothing is copied: audio and latent paths are written absolute, so the combined dir may live anywhere. Every
+source must be of the same layout; phoneme dumps must share one phoneme table and latent dumps one σ-VAE
+(identical `vocab.yaml` / `vae.yaml`), and an utterance id may occur in only one source.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from latentspeech.data.kaldi import DataDir, read_kaldi_file, write_kaldi_file
+from latentspeech.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["dir_layout", "combine_dirs"]
+
+
+def dir_layout(path: str | os.PathLike) -> str:
+    """'data' (wav.scp), 'latents' (latents.scp) or 'phonemes' (text + vocab.yaml); InputError otherwise."""
+    p = Path(path)
+    if not p.is_dir():
+        raise InputError(f"'{p}' is not a directory")
+    if (p / "wav.scp").is_file():
+        return "data"
+    if (p / "latents.scp").is_file():
+        return "latents"
+    if (p / "text").is_file() and (p / "vocab.yaml").is_file():
+        return "phonemes"
+    raise InputError(f"'{p}' is neither a data dir (wav.scp), a phoneme dump (text + vocab.yaml) nor a latent "
+                     "dump (latents.scp)")
+
+
+def _absolute(value: str, base: Path) -> str:
+    """A path relative to `base` made absolute (values that are not such a path are kept)."""
+    if os.path.isabs(value) or not (base / value).exists():
+        return value
+    return str((base / value).resolve())
+
+
+def _merge(maps: list[tuple[Path, dict[str, str]]], what: str) -> dict[str, str]:
+    """Union of per-source maps; InputError on an id that two sources share."""
+    out: dict[str, str] = {}
+    owner: dict[str, Path] = {}
+    for src, m in maps:
+        for k, v in m.items():
+            if k in out:
+                raise InputError(f"{what} '{k}' is in both {owner[k]} and {src}; ids must be unique across sources")
+            out[k], owner[k] = v, src
+    return out
+
+
+def _same_file(sources: list[Path], name: str, what: str) -> Path:
+    first = sources[0] / name
+    for s in sources[1:]:
+        if not filecmp.cmp(first, s / name, shallow=False):
+            raise InputError(f"{s}/{name} differs from {first}: {what}")
+    return first
+
+
+def _copy(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> str:
+    """Write the union of `sources` (all of one layout) to `out`; returns the layout."""
+    srcs = [Path(s) for s in sources]
+    if len(srcs) < 2:
+        raise InputError("give at least two dirs to combine")
+    out = Path(out)
+    if any(out.resolve() == s.resolve() for s in srcs):
+        raise InputError(f"the output dir {out} is one of the sources")
+    layouts = {s: dir_layout(s) for s in srcs}
+    if len(set(layouts.values())) > 1:
+        raise InputError("cannot combine different layouts: " + ", ".join(f"{s} ({k})" for s, k in layouts.items()))
+    layout = layouts[srcs[0]]
+    out.mkdir(parents=True, exist_ok=True)
+    if layout == "data":
+        dirs = [DataDir.load(s) for s in srcs]
+        if any(d.segments is not None for d in dirs):
+            raise InputError("combining data dirs with a segments file is not supported")
+        wav_scp = _merge([(s, {k: _absolute(v, s) for k, v in d.wav_scp.items()}) for s, d in zip(srcs, dirs)],
+                         "utterance")
+        every = all(d.utt2dur is not None for d in dirs)
+        genders: dict[str, str] = {}
+        for d in dirs:
+            genders.update(d.spk2gender or {})
+        DataDir(wav_scp=wav_scp, text=_merge([(s, d.text) for s, d in zip(srcs, dirs)], "utterance"),
+                utt2spk=_merge([(s, d.utt2spk) for s, d in zip(srcs, dirs)], "utterance"),
+                utt2dur=_merge([(s, d.utt2dur) for s, d in zip(srcs, dirs)], "utterance") if every else None,
+                spk2gender=genders or None).save(out)
+        n = len(wav_scp)
+    elif layout == "phonemes":
+        vocab = _same_file(srcs, "vocab.yaml", "phoneme dumps with other phoneme tables cannot be combined")
+        text = _merge([(s, read_kaldi_file(s / "text")) for s in srcs], "utterance")
+        write_kaldi_file(out / "text", text)
+        _copy(vocab, out / "vocab.yaml")
+        n = len(text)
+    else:
+        vae = _same_file(srcs, "vae.yaml", "latents of different σ-VAEs cannot be combined")
+        scp = _merge([(s, {k: _absolute(v, s) for k, v in read_kaldi_file(s / "latents.scp").items()})
+                      for s in srcs], "utterance")
+        frames = _merge([(s, read_kaldi_file(s / "utt2num_frames")) for s in srcs], "utterance")
+        write_kaldi_file(out / "latents.scp", scp)
+        write_kaldi_file(out / "utt2num_frames", frames)
+        if all((s / "utt2spk").is_file() for s in srcs):
+            write_kaldi_file(out / "utt2spk", _merge([(s, read_kaldi_file(s / "utt2spk")) for s in srcs],
+                                                     "utterance"))
+        _copy(vae, out / "vae.yaml")
+        n = len(scp)
+    log.info("combined %d %s dirs into %s: %d utterances", len(srcs), layout, out, n)
+    return layout
