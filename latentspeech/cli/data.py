@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's sub-commands to `sub`."""
     p = sub.add_parser("prepare-synth", help="synthesise the offline multi-speaker corpus → data/{train,dev,test}",
                        description="Render English sentences with every installed local TTS voice (espeak-ng, "
-                                   "MBROLA, flite, festival, pico) × seeded pitch/rate speakers; test speakers use "
+                                   "MBROLA, flite, festival, pico; RHVoice with --extra-voices) × seeded pitch/rate speakers; test speakers use "
                                    "held-out base voices. Needs the apt packages that "
                                    "egs/synth/tts1/local/data.sh installs. Resumable.")
     p.add_argument("--corpus-dir", default="downloads/synth", help="where the wavs go (default: %(default)s)")
