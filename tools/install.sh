@@ -19,7 +19,7 @@ if [ "${1:-}" = "--system" ]; then
     apt-get update -qq
     apt-get install -y --no-install-recommends espeak-ng sox libsox-fmt-all flite festival \
         festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-    # MBROLA and SVOX pico are in Debian contrib/non-free: enable them for these two calls only through a
+    # MBROLA, SVOX pico and RHVoice are in Debian contrib/non-free: enable them for these two calls only through a
     # private apt sources dir (/etc/apt stays untouched). Failure here only means fewer corpus voices.
     nf=$(mktemp -d)
     mkdir -p "${nf}/sp" "${nf}/lists/partial"

@@ -4,7 +4,7 @@
 # speaker). Run from egs/synth/tts1.
 #
 # System packages: installs them itself with apt when a binary is missing (as root, or via sudo): espeak-ng,
-# sox, flite, festival + voices from Debian main; MBROLA voices and SVOX pico from Debian contrib/non-free
+# sox, flite, festival + voices from Debian main; MBROLA voices, SVOX pico and RHVoice (+ festival rab/don) from Debian contrib/non-free
 # through a private apt sources dir (/etc/apt is not modified). --install_deps false skips this; the corpus
 # then uses whatever voices are installed (`latentspeech prepare-synth --list-voices`).
 #
@@ -27,7 +27,7 @@ extra_voices=false           # also the opt-in voices added 2026-11-27 (RHVoice 
 
 help_message="Usage: $0 [options]
 Synthesise the offline multi-speaker corpus and write ${datadir}/{train,dev,test}.
-Installs espeak-ng, sox, flite, festival, MBROLA and pico voices with apt when missing (root or sudo).
+Installs espeak-ng, sox, flite, festival, MBROLA, pico and RHVoice voices with apt when missing (root or sudo).
 Options:
   --corpus_dir    # audio output dir (default=${corpus_dir})
   --datadir       # data dirs root (default=${datadir})
@@ -63,7 +63,7 @@ install_system_packages() {
     ${sudo} apt-get update -qq
     ${sudo} apt-get install -y -qq --no-install-recommends espeak-ng sox libsox-fmt-all flite festival \
         festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts > /dev/null
-    # MBROLA and pico live in Debian contrib/non-free: a private sources dir enables them for this call only.
+    # MBROLA, pico and RHVoice live in Debian contrib/non-free: a private sources dir enables them for this call only.
     local nf apto
     nf=$(mktemp -d)
     mkdir -p "${nf}/sp" "${nf}/lists/partial"
