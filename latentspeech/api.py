@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["TTS", "TTSModelConfig", "SynthesisResult", "DecodeConfig"]
 
+MAX_PROMPT_SPEEDUP = 2.0   # prompt_max_pace never speeds a prompt up more than this
 DECODE_CONTEXT_FRAMES = 8   # prompt frames decoded before the generated ones (smooth start), then cut off
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:—])\s+")
@@ -288,6 +289,7 @@ class TTS:
         self.check_text(text, prompt_wav, prompt_text)
         wav = self.load_prompt(prompt_wav, config.min_prompt_seconds)
         [prompt_ids] = self._phoneme_ids([prompt_text])
+        wav = self._paced_prompt(wav, len(prompt_ids), config.prompt_max_pace)
         chunks = self.split_text(text, config.max_chunk_phonemes)
         hop = self.vae.hop_length
         wav = wav[: len(wav) // hop * hop]  # whole frames only: a zero-padded last frame would be "silence"
@@ -295,6 +297,17 @@ class TTS:
             x = torch.from_numpy(wav).to(self.device).view(1, 1, -1)
             frames = self.vae.encode(x, normalize=True)[0].float()  # [N_p, D]
         return _Prepared(prompt_frames=frames, prompt_ids=prompt_ids, chunks=chunks)
+
+    def _paced_prompt(self, wav: np.ndarray, n_phonemes: int, max_pace: float) -> np.ndarray:
+        """The prompt sped up (WSOLA) to `max_pace` latent frames per phoneme if it is slower (0 = unchanged)."""
+        pace = (len(wav) / self.vae.hop_length) / max(1, n_phonemes)
+        if max_pace <= 0 or pace <= max_pace:
+            return wav
+        from latentspeech.audio.dsp import time_stretch
+
+        speed = min(pace / max_pace, MAX_PROMPT_SPEEDUP)
+        log.info("prompt at %.2f frames per phoneme (prompt_max_pace %.2f): sped up × %.2f", pace, max_pace, speed)
+        return time_stretch(wav, speed)
 
     # --- synthesis ---------------------------------------------------------------------------------
     def _decode(self, prompt_frames: torch.Tensor, frames: torch.Tensor) -> np.ndarray:

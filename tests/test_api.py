@@ -107,6 +107,23 @@ def test_synthesize_candidates_returns_every_candidate_and_the_one_synthesize_ke
                                   max_chunk_phonemes=12)
 
 
+def test_prompt_max_pace_speeds_up_only_slower_prompts(tts, prompt, caplog):
+    """The 1.5 s prompt over "hello" (a few phonemes) is slow: capped at 2 frames per phoneme it is sped up."""
+    plain = tts.prepare("Hi there.", prompt, "hello")
+    n_phonemes = len(plain.prompt_ids)
+    pace = plain.prompt_frames.shape[0] / n_phonemes
+    assert pace > 2.5
+    with caplog.at_level("INFO", logger="latentspeech.api"):
+        capped = tts.prepare("Hi there.", prompt, "hello", tts.decode_options(prompt_max_pace=2.0))
+    assert "sped up" in caplog.text
+    want = max(2.0 * n_phonemes, plain.prompt_frames.shape[0] / api.MAX_PROMPT_SPEEDUP)
+    assert capped.prompt_frames.shape[0] == pytest.approx(want, abs=2)
+    loose = tts.prepare("Hi there.", prompt, "hello", tts.decode_options(prompt_max_pace=pace * 1.1))
+    assert torch.equal(loose.prompt_frames, plain.prompt_frames)  # not slower than the cap: untouched
+    with pytest.raises(InputError, match="prompt_max_pace must be >= 0"):
+        tts.decode_options(prompt_max_pace=-1.0)
+
+
 def test_prompt_at_another_sample_rate_is_resampled(tts, tmp_path):
     sr = 24_000
     t = np.arange(int(1.2 * sr)) / sr

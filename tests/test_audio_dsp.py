@@ -82,3 +82,21 @@ def test_random_crop_is_seeded_window():
     assert a.shape == (100,) and np.array_equal(a, b) and np.all(np.diff(a) == 1)
     assert dsp.random_crop(x[:50], 100, np.random.default_rng(0)).shape == (100,)
     assert dsp.random_crop(torch.zeros(1, 300), 100, np.random.default_rng(0)).shape == (1, 100)
+
+
+def test_time_stretch_changes_duration_and_keeps_pitch():
+    sr = 16_000
+    t = np.arange(2 * sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    faster = dsp.time_stretch(tone, 1.5)
+    assert faster.dtype == np.float32 and len(faster) == pytest.approx(len(tone) / 1.5, rel=0.03)
+    assert len(dsp.time_stretch(tone, 0.8)) == pytest.approx(len(tone) / 0.8, rel=0.03)
+
+    def peak_hz(x: np.ndarray) -> float:
+        spec = np.abs(np.fft.rfft(x[sr // 4: -sr // 4] * np.hanning(len(x) - sr // 2)))
+        return float(np.argmax(spec) * sr / (len(x) - sr // 2))
+
+    assert peak_hz(faster) == pytest.approx(200.0, abs=3.0)  # a resampler would give 300 Hz
+    assert np.array_equal(dsp.time_stretch(tone, 1.0), tone)
+    with pytest.raises(ValueError, match="speed must be > 0"):
+        dsp.time_stretch(tone, 0.0)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 __all__ = ["loudness", "loudness_normalize", "peak_normalize", "trim_silence", "is_silent", "rms_db",
-           "random_crop", "pad_or_crop"]
+           "random_crop", "pad_or_crop", "time_stretch"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +125,33 @@ def random_crop(
     rng = rng if rng is not None else np.random.default_rng()
     start = int(rng.integers(0, length - n_samples + 1))
     return wav[..., start:start + n_samples]
+
+
+_TSM_FRAME = 1024  # WSOLA frame of time_stretch (samples)
+
+
+def time_stretch(wav: np.ndarray, speed: float) -> np.ndarray:
+    """[T] float → float32 [~T / speed]: the same speech `speed` times faster (> 1) or slower, pitch kept.
+
+    WSOLA (audiotsm: 1024-sample frames, i.e. 64 ms at 16 kHz), as sox `tempo` does: it repeats or drops whole
+    waveform periods, so a voice keeps its timbre where a phase vocoder (librosa's) smears it; speeding up slow
+    prompts this way helped the LM read, the phase vocoder's did not (docs/experiments.md, "Six more voices").
+    """
+    from audiotsm import wsola
+    from audiotsm.io.array import ArrayReader, ArrayWriter
+
+    if speed <= 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    wav = np.asarray(wav, dtype=np.float32)
+    if wav.ndim != 1:
+        raise ValueError(f"time_stretch expects a mono [T] signal, got shape {wav.shape}")
+    if speed == 1.0 or wav.size == 0:
+        return wav.copy()
+    # audiotsm's output starts up to half a frame late and its last frame is lost without padding: pad the end,
+    # keep the length the speed asks for (the first ~30 ms fade in; prompts start with trimmed silence anyway)
+    writer = ArrayWriter(channels=1)
+    padded = np.concatenate([wav, np.zeros(2 * _TSM_FRAME, dtype=np.float32)]).astype(np.float64)
+    wsola(1, speed=speed, frame_length=_TSM_FRAME).run(ArrayReader(padded[None, :]), writer)
+    n = max(1, int(round(wav.size / speed)))
+    out = writer.data[0][:n]
+    return np.pad(out, (0, n - out.size)).astype(np.float32)

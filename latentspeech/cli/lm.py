@@ -65,6 +65,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
                         f"phoneme × the text's, × --duration-scale); 0 = off (default {d.min_length_ratio:g})")
     g.add_argument("--max-length-ratio", type=float, default=None,
                    help=f"generation ends at this × the prompt-paced length; 0 = off (default {d.max_length_ratio:g})")
+    g.add_argument("--prompt-max-pace", type=float, default=None,
+                   help=f"speed a prompt slower than this many latent frames per phoneme up to it (WSOLA, pitch "
+                        f"kept) before encoding; 0 = off (default {d.prompt_max_pace:g})")
     g.add_argument("--duration-scale", type=float, default=None,
                    help=f"× the prompt's frames per phoneme, for LMs told the pace (progress/rate conditioning, rate "
                         f"positions) and the length guards and prior above; other uses warn and ignore it (default "
@@ -308,13 +311,15 @@ def cmd_tts(args) -> int:
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
                "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank,
-               "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio}
+               "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio,
+               "prompt_max_pace": args.prompt_max_pace}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
     if options["duration_scale"] is not None and options["duration_scale"] <= 0:
         usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
-    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight", "min_length_ratio", "max_length_ratio"):
+    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight", "min_length_ratio", "max_length_ratio",
+                "prompt_max_pace"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
 

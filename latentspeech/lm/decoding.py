@@ -41,6 +41,10 @@ class DecodeConfig:
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
+    prompt_max_pace: float = 0.0            # > 0: a prompt slower than this many latent frames per phoneme (its
+                                            # silence-trimmed audio over its transcript's phonemes) is sped up to it
+                                            # (WSOLA, pitch kept) before encoding; 0 = off. The LM loses its place in
+                                            # the text on slow prompts (docs/experiments.md, "Six more voices")
     stream_chunk_frames: int = 4            # frames per audio chunk in TTS.stream()
     stream_lookahead_frames: int = 2        # right context held back per chunk (0 is exact for a causal VAE)
 
@@ -65,6 +69,8 @@ class DecodeConfig:
         if 0 < self.max_length_ratio < self.min_length_ratio:
             raise ValueError(f"max_length_ratio {self.max_length_ratio} is below min_length_ratio "
                              f"{self.min_length_ratio}")
+        if self.prompt_max_pace < 0:
+            raise ValueError(f"prompt_max_pace must be >= 0 (0 = off), got {self.prompt_max_pace}")
         if self.duration_scale <= 0:
             raise ValueError(f"duration_scale must be > 0, got {self.duration_scale}")
         if self.max_seconds <= 0:
