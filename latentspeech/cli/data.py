@@ -80,12 +80,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_prepare_synth(args: argparse.Namespace) -> int:
     from latentspeech.data.corpora.synth import prepare_synth
-    from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, available_voices
+    from latentspeech.data.corpora.synth_engines import DEFAULT_TEST_VOICES, EXTRA_VOICES, available_voices
 
-    if args.list_voices:
-        classic = available_voices()
+    if args.list_voices:  # one probe of the engines (festival's voice list takes up to a second)
+        extra = {v.name for v in EXTRA_VOICES}
         for name, (voice, engine, engine_voice) in available_voices(extra=True).items():
-            held = "  (test)" if name in DEFAULT_TEST_VOICES else "  (extra)" if name not in classic else ""
+            held = "  (test)" if name in DEFAULT_TEST_VOICES else "  (extra)" if name in extra else ""
             print(f"{name}\t{voice.family}\t{voice.gender}\t{engine}:{engine_voice}{held}")
         return 0
     if args.hours <= 0:

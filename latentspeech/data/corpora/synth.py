@@ -390,17 +390,18 @@ def prepare_synth(corpus_dir: str | os.PathLike, data_dir: str | os.PathLike, ho
 
     speakers = plan_speakers(found, held, speakers_per_voice, seed)
     train = _interleaved([s for s in speakers if s.split == "train"])
-    n_train = max(2, min(len(train), int(hours * 3600 / MEAN_UTT_SECONDS / min_utts_per_speaker)))
     test = _interleaved([s for s in speakers if s.split == "test"])
-    n_test = len(test) if test_only else max(2, min(len(test), math.ceil(n_train / 5)))
-    if test_only:
-        train, n_train = [], 0
+    if train:  # cut to the hours: training speakers, and test speakers to a fifth of them
+        n_train = max(2, min(len(train), int(hours * 3600 / MEAN_UTT_SECONDS / min_utts_per_speaker)))
+        n_test = max(2, min(len(test), math.ceil(n_train / 5)))
+    else:  # test_only: every speaker of the held-out voices
+        n_train, n_test = 0, len(test)
     speakers = sorted(train[:n_train] + test[:n_test], key=lambda s: s.speaker)
     by_name = {s.speaker: s for s in speakers}
     utts = plan_utterances(speakers, hours, test_utts_per_speaker, dev_utts_per_speaker, seed, short_fraction)
     log.info("%d base voices (%d held out) → %d training and %d test speakers, %d utterances",
              len(found), len(held), n_train, n_test, len(utts))
-    if not test_only and (n_test < 8 or n_train < 40):
+    if train and (n_test < 8 or n_train < 40):
         log.warning("only %d training / %d test speakers (a full corpus has ≥ 40 / ≥ 8): install more voices "
                     "(local/data.sh) or raise --hours", n_train, n_test)
 
