@@ -7,7 +7,8 @@
 
 The pace of a prompt is its latent frames per phoneme token (as the model sees it: silence-trimmed audio over its
 transcript's phoneme ids). Each prompt of the entries whose utterance id matches `--match` is stretched with sox
-`tempo -s` (WSOLA: pitch kept) by pace / target (> 1 = faster), clipped to [1/2, 2]; with `--only-slower`,
+`tempo -s` (WSOLA: pitch kept; `--stretcher wsola`: the library's `time_stretch`, what the decode option
+`prompt_max_pace` uses) by pace / target (> 1 = faster), clipped to [1/2, 2]; with `--only-slower`,
 only prompts slower than the target are changed. P/meta.lst names the stretched prompts (`P/prompts/<utt>.wav`),
 P/original.lst the same entries with the original ones, and P/pace.tsv each prompt's pace and factor.
 """
@@ -32,10 +33,24 @@ def tempo_factor(pace: float, target: float, only_slower: bool = False) -> float
 
 
 def prompt_pace(tts, wav_path: Path, prompt_text: str) -> float:
-    """Latent frames per phoneme token of a prompt, as `TTS.prepare` would see it."""
+    """Latent frames per phoneme token of a prompt, as `TTS.prepare` sees it (`TTS.prompt_pace`, the pace that the
+    decode option `prompt_max_pace` caps; session 16's probe counted whole frames, up to one frame fewer)."""
     wav = tts.load_prompt(wav_path)
     [ids] = tts._phoneme_ids([prompt_text])
-    return (len(wav) // tts.vae.hop_length) / len(ids)
+    return tts.prompt_pace(wav, len(ids))
+
+
+def stretch_file(src: Path, dst: Path, factor: float, stretcher: str) -> None:
+    """Write `src` `factor` times faster to `dst`: sox `tempo -s`, or the library's WSOLA (`time_stretch`)."""
+    if stretcher == "sox":
+        subprocess.run(["sox", str(src), str(dst), "tempo", "-s", f"{factor:.4f}"], check=True)
+        return
+    import soundfile as sf
+
+    from latentspeech.audio.dsp import time_stretch
+
+    wav, sr = sf.read(str(src), dtype="float32", always_2d=True)
+    sf.write(str(dst), time_stretch(wav.mean(axis=1), factor, sr), sr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, required=True, help="prompt pace to reach, latent frames per phoneme")
     ap.add_argument("--match", default="", help="regex on utterance ids: only these entries (default: all)")
     ap.add_argument("--only-slower", action="store_true", help="stretch only prompts slower than --target")
+    ap.add_argument("--stretcher", choices=("sox", "wsola"), default="sox",
+                    help="sox tempo -s (default), or the library's WSOLA that prompt_max_pace uses")
     args = ap.parse_args(argv)
-    if shutil.which("sox") is None:
+    if args.stretcher == "sox" and shutil.which("sox") is None:
         raise SystemExit("prompt_tempo.py needs the sox binary (apt install sox)")
     if args.target <= 0:
         raise SystemExit(f"--target must be > 0, got {args.target}")
@@ -68,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         pace = prompt_pace(tts, e.prompt_wav, e.prompt_text)
         factor = tempo_factor(pace, args.target, args.only_slower)
         dst = out / "prompts" / f"{e.utt}.wav"
-        subprocess.run(["sox", str(e.prompt_wav), str(dst), "tempo", "-s", f"{factor:.4f}"], check=True)
+        stretch_file(Path(e.prompt_wav), dst, factor, args.stretcher)
         stretched.append(dataclasses.replace(e, prompt_wav=dst))
         rows.append(f"{e.utt}\t{pace:.4f}\t{factor:.4f}")
     write_meta(out / "meta.lst", stretched)

@@ -298,16 +298,20 @@ class TTS:
             frames = self.vae.encode(x, normalize=True)[0].float()  # [N_p, D]
         return _Prepared(prompt_frames=frames, prompt_ids=prompt_ids, chunks=chunks)
 
+    def prompt_pace(self, wav: np.ndarray, n_phonemes: int) -> float:
+        """A loaded prompt's pace: latent frames (samples / hop, not rounded) per phoneme token of its transcript."""
+        return (len(wav) / self.vae.hop_length) / max(1, n_phonemes)
+
     def _paced_prompt(self, wav: np.ndarray, n_phonemes: int, max_pace: float) -> np.ndarray:
         """The prompt sped up (WSOLA) to `max_pace` latent frames per phoneme if it is slower (0 = unchanged)."""
-        pace = (len(wav) / self.vae.hop_length) / max(1, n_phonemes)
+        pace = self.prompt_pace(wav, n_phonemes)
         if max_pace <= 0 or pace <= max_pace:
             return wav
         from latentspeech.audio.dsp import time_stretch
 
         speed = min(pace / max_pace, MAX_PROMPT_SPEEDUP)
         log.info("prompt at %.2f frames per phoneme (prompt_max_pace %.2f): sped up × %.2f", pace, max_pace, speed)
-        return time_stretch(wav, speed)
+        return time_stretch(wav, speed, self.vae.sample_rate)
 
     # --- synthesis ---------------------------------------------------------------------------------
     def _decode(self, prompt_frames: torch.Tensor, frames: torch.Tensor) -> np.ndarray:

@@ -88,15 +88,36 @@ def test_time_stretch_changes_duration_and_keeps_pitch():
     sr = 16_000
     t = np.arange(2 * sr) / sr
     tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
-    faster = dsp.time_stretch(tone, 1.5)
+    faster = dsp.time_stretch(tone, 1.5, sr)
     assert faster.dtype == np.float32 and len(faster) == pytest.approx(len(tone) / 1.5, rel=0.03)
-    assert len(dsp.time_stretch(tone, 0.8)) == pytest.approx(len(tone) / 0.8, rel=0.03)
+    assert len(dsp.time_stretch(tone, 0.8, sr)) == pytest.approx(len(tone) / 0.8, rel=0.03)
 
     def peak_hz(x: np.ndarray) -> float:
         spec = np.abs(np.fft.rfft(x[sr // 4: -sr // 4] * np.hanning(len(x) - sr // 2)))
         return float(np.argmax(spec) * sr / (len(x) - sr // 2))
 
     assert peak_hz(faster) == pytest.approx(200.0, abs=3.0)  # a resampler would give 300 Hz
-    assert np.array_equal(dsp.time_stretch(tone, 1.0), tone)
+    assert np.array_equal(dsp.time_stretch(tone, 1.0, sr), tone)
     with pytest.raises(ValueError, match="speed must be > 0"):
-        dsp.time_stretch(tone, 0.0)
+        dsp.time_stretch(tone, 0.0, sr)
+
+
+def test_wsola_speech_params_follow_sox_speech_profile():
+    p = dsp.wsola_speech_params(1.25, 16_000)  # sox's manual: `tempo -s 1.25` uses 32 ms segments
+    assert p["frame_length"] / 16_000 == pytest.approx(0.032, abs=0.001)
+    assert p["synthesis_hop"] == p["frame_length"] - round(p["frame_length"] / 2.5)
+    assert 0 < p["tolerance"] < p["frame_length"] // 2
+    assert dsp.wsola_speech_params(1.25, 24_000)["frame_length"] == pytest.approx(1.5 * p["frame_length"], abs=1)
+    assert dsp.wsola_speech_params(0.8, 16_000) == p  # slowing down by the inverse factor: the same segments
+
+
+def test_time_stretch_keeps_a_tone_pure():
+    # WSOLA lines each segment's waveform up with the last one: a steady tone comes out a steady tone, where
+    # segments overlapped without the search would beat and splatter energy away from 200 Hz
+    sr = 16_000
+    t = np.arange(sr) / sr
+    tone = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    out = dsp.time_stretch(tone, 1.4, sr)[sr // 10: -sr // 10]
+    spec = np.abs(np.fft.rfft(out * np.hanning(len(out)))) ** 2
+    hz = np.fft.rfftfreq(len(out), 1 / sr)
+    assert spec[np.abs(hz - 200) <= 20].sum() / spec.sum() > 0.99

@@ -53,3 +53,14 @@ def test_stretched_prompts_reach_the_target_pace(tmp_path):
 
     assert prompt_tempo.prompt_pace(TTS.from_pretrained("default"), stretched.prompt_wav,
                                     stretched.prompt_text) == pytest.approx(0.5, rel=0.1)
+
+
+def test_wsola_stretcher_is_the_librarys_time_stretch(tmp_path):
+    src = PROMPTS / "flite-rms.wav"
+    prompt_tempo.stretch_file(src, tmp_path / "fast.wav", 1.3, "wsola")
+    wav, sr = sf.read(str(src), dtype="float32")
+    out, out_sr = sf.read(str(tmp_path / "fast.wav"), dtype="float32")
+    from latentspeech.audio.dsp import time_stretch
+
+    assert out_sr == sr and len(out) == round(len(wav) / 1.3)
+    assert out == pytest.approx(time_stretch(wav, 1.3, sr), abs=1e-4)  # written as 16-bit PCM

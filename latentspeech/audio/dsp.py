@@ -127,15 +127,26 @@ def random_crop(
     return wav[..., start:start + n_samples]
 
 
-_TSM_FRAME = 1024  # WSOLA frame of time_stretch (samples)
+def wsola_speech_params(speed: float, sample_rate: int) -> dict[str, int]:
+    """WSOLA frame, synthesis hop and search tolerance (samples) tuned for speech, as sox `tempo -s` chooses them.
+
+    Segments of 35 ms / speed^(1/3) (sox's speech profile: 32 ms at ×1.25), neighbours cross-faded over 40 % of a
+    segment (segment / 2.5) and shifted by up to ± segment / 4.28 (sox searches a segment / 2.14 window) to line
+    their waveforms up.
+    """
+    segment_s = 0.035 / max(speed, 1.0 / speed) ** (1.0 / 3.0)
+    frame = max(16, int(round(segment_s * sample_rate)))
+    overlap = int(round(frame / 2.5))
+    return {"frame_length": frame, "synthesis_hop": frame - overlap, "tolerance": int(round(frame / 4.28))}
 
 
-def time_stretch(wav: np.ndarray, speed: float) -> np.ndarray:
+def time_stretch(wav: np.ndarray, speed: float, sample_rate: int) -> np.ndarray:
     """[T] float → float32 [~T / speed]: the same speech `speed` times faster (> 1) or slower, pitch kept.
 
-    WSOLA (audiotsm: 1024-sample frames, i.e. 64 ms at 16 kHz), as sox `tempo` does: it repeats or drops whole
-    waveform periods, so a voice keeps its timbre where a phase vocoder (librosa's) smears it; speeding up slow
-    prompts this way helped the LM read, the phase vocoder's did not (docs/experiments.md, "Six more voices").
+    WSOLA (audiotsm) with sox `tempo -s`'s speech settings (`wsola_speech_params`: ~32 ms segments): it repeats or
+    drops whole waveform periods, so a voice keeps its timbre where a phase vocoder (librosa's) smears it. The
+    speech settings matter: audiotsm's default 64 ms frames did not help the LM read slow prompts, sox's did, and
+    these reproduce sox (docs/experiments.md, "Six more voices" and "A speech WSOLA").
     """
     from audiotsm import wsola
     from audiotsm.io.array import ArrayReader, ArrayWriter
@@ -147,11 +158,12 @@ def time_stretch(wav: np.ndarray, speed: float) -> np.ndarray:
         raise ValueError(f"time_stretch expects a mono [T] signal, got shape {wav.shape}")
     if speed == 1.0 or wav.size == 0:
         return wav.copy()
+    params = wsola_speech_params(speed, sample_rate)
     # audiotsm's output starts up to half a frame late and its last frame is lost without padding: pad the end,
-    # keep the length the speed asks for (the first ~30 ms fade in; prompts start with trimmed silence anyway)
+    # keep the length the speed asks for (the first ~15 ms fade in; prompts start with trimmed silence anyway)
     writer = ArrayWriter(channels=1)
-    padded = np.concatenate([wav, np.zeros(2 * _TSM_FRAME, dtype=np.float32)]).astype(np.float64)
-    wsola(1, speed=speed, frame_length=_TSM_FRAME).run(ArrayReader(padded[None, :]), writer)
+    padded = np.concatenate([wav, np.zeros(2 * params["frame_length"], dtype=np.float32)]).astype(np.float64)
+    wsola(1, speed=speed, **params).run(ArrayReader(padded[None, :]), writer)
     n = max(1, int(round(wav.size / speed)))
     out = writer.data[0][:n]
     return np.pad(out, (0, n - out.size)).astype(np.float32)
