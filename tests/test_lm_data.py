@@ -75,6 +75,19 @@ def test_continuation_rate_from_the_speaker_is_another_utterances_pace(dump):
         LMDataConfig(continuation_rate="prompt")
 
 
+def test_exclude_utts_leaves_matching_utterances_out(dump):
+    phn, lat, _ = dump
+    everything = LMDataset(phn, lat, PhonemeVocab.default())
+    drop = set(everything.utts[::3])
+    pattern = "^(" + "|".join(sorted(drop)) + ")$"
+    ds = LMDataset(phn, lat, PhonemeVocab.default(), LMDataConfig(exclude_utts=pattern))
+    assert ds.utts == [u for u in everything.utts if u not in drop] and len(ds) < len(everything)
+    for i in range(len(ds)):  # nor are they anyone's cross-utterance prompt
+        assert all(ds.utts[k] not in drop for k in ds.spk_prompts[i])
+    with pytest.raises(ValueError, match="exclude_utts is not a regular expression"):
+        LMDataConfig(exclude_utts="(")
+
+
 def test_examples_depend_only_on_seed_epoch_and_index(dump):
     phn, lat, _ = dump
     ds = LMDataset(phn, lat, PhonemeVocab.default())

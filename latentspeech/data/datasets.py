@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,17 @@ class LMDataConfig:
     # "utterance" = its own, exact (no alignment tells the prompt part's); "speaker" = that of another utterance of
     # its speaker, as at inference, where the prompt is another recording and its pace only near the target's.
     continuation_rate: str = "utterance"
+    # Utterances whose id this regular expression finds (re.search) are left out, e.g. the tempo-augmented copies
+    # ("-t080$") of a combined dump, for a control trained beside the augmented run on the same dump; "" = none.
+    exclude_utts: str = ""
 
     def __post_init__(self) -> None:
         if self.continuation_rate not in ("utterance", "speaker"):
             raise ValueError(f"data.continuation_rate must be 'utterance' or 'speaker', got '{self.continuation_rate}'")
+        try:
+            re.compile(self.exclude_utts)
+        except re.error as e:
+            raise ValueError(f"data.exclude_utts is not a regular expression: {self.exclude_utts!r} ({e})") from None
 
 
 def read_map(path: str | os.PathLike) -> dict[str, str]:
@@ -126,7 +134,13 @@ class LMDataset(torch.utils.data.Dataset):
         self.paths: list[Path] = []
         self.num_frames: list[int] = []
         skipped = {"no latents": 0, "length": 0, "empty text": 0}
+        exclude = re.compile(c.exclude_utts) if c.exclude_utts else None
+        if exclude:
+            skipped["excluded"] = 0
         for utt, phn in texts.items():
+            if exclude and exclude.search(utt):
+                skipped["excluded"] += 1
+                continue
             if utt not in index:
                 skipped["no latents"] += 1
                 continue
