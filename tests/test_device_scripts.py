@@ -146,6 +146,44 @@ def test_pack_dump_can_keep_an_evenly_spread_share_of_the_training_hours(tmp_pat
     assert [ln.split()[0] for ln in (t / "utt2num_frames").read_text().splitlines()] == kept
     assert abs(sum(frames[u] for u in kept) / rate / 3600 - hours / 2) <= max(frames.values()) / rate / 3600
     assert len((tmp_path / "carry/dump/latents/dev/latents.scp").read_text().splitlines()) == len(frames)  # dev whole
+    for ln in (t / "latents.scp").read_text().splitlines():  # relative paths into the packed dump (the source's are
+        assert ln.split()[1].startswith("latents/") and (t / ln.split()[1]).is_file()  # absolute here)
+
+
+def test_pack_dump_gathers_a_combined_dumps_latents(tmp_path):
+    """combine-data writes absolute paths into two dumps' files: the packed dump holds them all, with relative paths."""
+    phn, lat = _train_and_dev_dump(tmp_path / "a", n_utts=6)
+    copy_phn, copy_lat = tmp_path / "b/phn/train", tmp_path / "b/lat/train"
+    (copy_lat / "latents").mkdir(parents=True)
+    copy_phn.mkdir(parents=True)
+    shutil.copy(phn / "vocab.yaml", copy_phn)
+    shutil.copy(lat / "vae.yaml", copy_lat)
+    texts, scp, n2f = [], [], []
+    for ln in (phn / "text").read_text().splitlines():
+        texts.append(ln.replace(" ", "-t080 ", 1))
+    for ln in (lat / "latents.scp").read_text().splitlines():
+        utt, path = ln.split()
+        shutil.copy(path, copy_lat / "latents" / f"{utt}-t080.npy")
+        scp.append(f"{utt}-t080 latents/{utt}-t080.npy")
+    for ln in (lat / "utt2num_frames").read_text().splitlines():
+        n2f.append(ln.replace(" ", "-t080 ", 1))
+    (copy_phn / "text").write_text("\n".join(texts) + "\n")
+    (copy_lat / "latents.scp").write_text("\n".join(scp) + "\n")
+    (copy_lat / "utt2num_frames").write_text("\n".join(n2f) + "\n")
+    root = tmp_path / "combined"
+    assert main(["combine-data", "--out", str(root / "phn/train"), str(phn), str(copy_phn)]) == 0
+    assert main(["combine-data", "--out", str(root / "lat/train"), str(lat), str(copy_lat)]) == 0
+    shutil.copytree(phn.parent / "dev", root / "phn/dev")
+    shutil.copytree(lat.parent / "dev", root / "lat/dev")
+    env = {**os.environ, "DEVICE_DIR": str(tmp_path / "carry")}
+    r = subprocess.run(["bash", "tools/device/pack_dump.sh", str(root / "phn"), str(root / "lat")], env=env, cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    t = tmp_path / "carry/dump/latents/train"
+    rows = [ln.split() for ln in (t / "latents.scp").read_text().splitlines()]
+    assert len(rows) == 12 and sum(u.endswith("-t080") for u, _ in rows) == 6
+    assert all(p == f"latents/{u}.npy" and (t / p).is_file() for u, p in rows)
+    assert sorted(p.name for p in (t / "latents").iterdir()) == sorted(f"{u}.npy" for u, _ in rows)
 
 
 def test_speed_probe_times_each_variant_alone(tmp_path):

@@ -7,7 +7,8 @@
 #   TGZ=1 tools/device/pack_dump.sh ...                  # one .device/dump.tgz instead of the folder: the device tool
 #       counts each small file's disk blocks (18.5k latent files: 91 MB on disk, 60 MB of data, 47 MB as .tgz);
 #       train_lm.sh / train_lm_variants.sh unpack it there, unpack.sh reads it here
-# Both roots hold train/ and dev/ (run.sh stages 3 and 5, or `latentspeech phonemize` + `dump-latents`).
+# Both roots hold train/ and dev/ (run.sh stages 3 and 5, or `latentspeech phonemize` + `dump-latents`; or
+# `latentspeech combine-data` unions of them, e.g. a corpus plus tempo-augmented copies: the files are gathered).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 PHN_ROOT LATENT_ROOT (each with train/ and dev/)" >&2; exit 2; }
 phn=$1 lat=$2
@@ -17,12 +18,22 @@ for s in train dev; do
     [ -s "${phn}/${s}/text" ] || { echo "$0: error: ${phn}/${s}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
     [ -s "${lat}/${s}/latents.scp" ] || { echo "$0: error: ${lat}/${s}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
 done
+copy_latents() {  # SRC DST: the dump's files, and the .npy files its latents.scp names gathered in DST/latents with
+    # relative paths (a dump-latents dump's scp is relative, `latentspeech combine-data`'s absolute: both travel)
+    local src=$1 dst=$2
+    mkdir -p "${dst}/latents"
+    find "${src}" -maxdepth 1 -type f -exec cp -t "${dst}/" {} +
+    awk -v d="${src}" '{ p = $2; if (p !~ /^\//) p = d "/" p; printf "%s%c", p, 0 }' "${src}/latents.scp" \
+        | xargs -0 -r cp -t "${dst}/latents/"
+    awk '{ n = split($2, a, "/"); print $1, "latents/" a[n] }' "${src}/latents.scp" > "${dst}/latents.scp"
+}
+
 rm -rf "${dest}" "${dest}.tgz"
 mkdir -p "${dest}/phn" "${dest}/latents"
 for s in train dev; do
     cp -r "${phn}/${s}" "${dest}/phn/"
-    cp -r "${lat}/${s}" "${dest}/latents/"
-    rm -rf "${dest}/latents/${s}/log" "${dest}/phn/${s}/log"
+    rm -rf "${dest}/phn/${s}/log"
+    copy_latents "${lat}/${s}" "${dest}/latents/${s}"
 done
 if [ -n "${MAX_HOURS:-}" ]; then  # the device tool carries ≤ 64 MiB: keep an evenly spread share of train/
     t=${dest}/latents/train
