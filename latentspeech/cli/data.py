@@ -1,4 +1,5 @@
-"""Sub-commands for the data stage: `prepare-synth`, `prepare CORPUS`, `validate-data`, `combine-data`."""
+"""Sub-commands for the data stage: `prepare-synth`, `prepare CORPUS`, `validate-data`, `combine-data`,
+`perturb-tempo`."""
 
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the combined dir")
     p.set_defaults(func=cmd_combine_data)
 
+    p = sub.add_parser("perturb-tempo", help="tempo-perturbed copies of a data dir (pitch kept), for training",
+                       description="Copies of every N-th utterance at FACTOR × the tempo (WSOLA: pitch kept), ids "
+                                   "prefixed tempo<FACTOR>- (Kaldi's perturb_data_dir_speed.sh, without the pitch "
+                                   "shift); FLAC under OUT/wav. Combine with the source by combine-data.")
+    p.add_argument("data_dir", metavar="DATA_DIR")
+    p.add_argument("--out", required=True, help="the new data dir")
+    p.add_argument("--factor", type=float, required=True, help="tempo factor: 0.8 = slower, 1.25 = faster")
+    p.add_argument("--every", type=int, default=1, help="copy every N-th utterance (C-locale id order; default 1)")
+    p.add_argument("--nj", type=int, default=1, help="parallel jobs")
+    p.set_defaults(func=cmd_perturb_tempo)
+
 
 def cmd_prepare_synth(args: argparse.Namespace) -> int:
     from latentspeech.data.corpora.synth import prepare_synth
@@ -153,6 +165,15 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         print(f"{d}: ok ({len(data.utt2spk)} utterances, {len(data.speakers)} speakers{hours})")
     if n_bad:
         raise DataDirError(f"{n_bad} of {len(args.data_dirs)} data dirs have problems (listed above)")
+    return 0
+
+
+def cmd_perturb_tempo(args: argparse.Namespace) -> int:
+    from latentspeech.data.perturb import perturb_tempo
+
+    new = perturb_tempo(args.data_dir, args.out, args.factor, every=args.every, nj=args.nj)
+    hours = sum(new.utt2dur.values()) / 3600
+    print(f"wrote {len(new.utt2spk)} copies at tempo × {args.factor:g} ({hours:.2f} h) to {args.out}")
     return 0
 
 

@@ -1,0 +1,83 @@
+"""Tempo-perturbed copies of a kaldi data dir, like Kaldi's `utils/data/perturb_data_dir_speed.sh`, but the pitch
+is kept (WSOLA, `latentspeech.audio.dsp.time_stretch`): the same voices speaking slower or faster, so an LM learns
+to keep its place in the text at paces its corpus lacks (docs/experiments.md, "Six more voices" and "The pace on a
+GPU, decided").
+
+Utterance and speaker ids get the prefix `tempo<factor>-` (Kaldi's `sp0.9-` style), so a copy's speaker id stays a
+prefix of its utterance ids, cross-utterance prompts come from copies of the same pace, and a control run can leave
+the copies out with `data.exclude_utts=^tempo`. Audio is written as FLAC under `<out>/wav/`; combine the copies with
+their source by `latentspeech combine-data`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from latentspeech.data.kaldi import DataDir, check_data_dir
+from latentspeech.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["tempo_prefix", "perturb_tempo"]
+
+
+def tempo_prefix(factor: float) -> str:
+    """The id prefix of copies at `factor` × the original tempo, e.g. 'tempo0.8-'."""
+    return f"tempo{factor:g}-"
+
+
+def _stretch_one(job: tuple[str, str, float]) -> float:
+    """(source audio, destination flac, factor) → the copy's duration in seconds."""
+    import soundfile as sf
+
+    from latentspeech.audio.dsp import time_stretch
+    from latentspeech.audio.io import save_audio
+
+    src, dst, factor = job
+    wav, sr = sf.read(src, dtype="float32", always_2d=True)
+    out = time_stretch(wav.mean(axis=1), factor, sr)
+    save_audio(dst, out, sr)
+    return len(out) / sr
+
+
+def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float, every: int = 1,
+                  nj: int = 1) -> DataDir:
+    """Write `out`: copies of every `every`-th utterance of the data dir `src` at `factor` × its tempo (> 1 faster).
+
+    Texts are kept; ids are prefixed (`tempo_prefix`); utt2dur is the copies' durations. Returns the new data dir.
+    """
+    if factor <= 0 or factor == 1.0:
+        raise InputError(f"tempo factor must be > 0 and not 1, got {factor}")
+    if every < 1:
+        raise InputError(f"--every must be ≥ 1, got {every}")
+    if nj < 1:
+        raise InputError(f"--nj must be ≥ 1, got {nj}")
+    check_data_dir(src)
+    data = DataDir.load(src)
+    if data.segments is not None:
+        raise InputError(f"{src} has segments: tempo copies need one audio file per utterance")
+    prefix = tempo_prefix(factor)
+    utts = data.utt_ids[every - 1::every]
+    out = Path(out)
+    (out / "wav").mkdir(parents=True, exist_ok=True)
+    base = Path(src)
+    jobs = []
+    for utt in utts:
+        path = data.wav_path(utt)
+        path = path if os.path.isabs(path) else str((base / path).resolve())
+        jobs.append((path, str((out / "wav" / f"{prefix}{utt}.flac").resolve()), factor))
+    if nj == 1:
+        durations = [_stretch_one(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(nj) as pool:
+            durations = list(pool.map(_stretch_one, jobs, chunksize=16))
+    new = DataDir(wav_scp={prefix + u: j[1] for u, j in zip(utts, jobs)},
+                  text={prefix + u: data.text[u] for u in utts},
+                  utt2spk={prefix + u: prefix + data.utt2spk[u] for u in utts},
+                  utt2dur={prefix + u: round(d, 3) for u, d in zip(utts, durations)})
+    new.save(out)
+    log.info("wrote %d copies at tempo × %g (%.2f h) to %s", len(utts), factor, sum(durations) / 3600, out)
+    return new

@@ -1,0 +1,67 @@
+"""latentspeech.data.perturb / `latentspeech perturb-tempo`: tempo-perturbed copies of a data dir, pitch kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from latentspeech.cli import main
+from latentspeech.data.kaldi import DataDir, validate_data_dir
+from latentspeech.errors import InputError
+
+SR = 16_000
+
+
+def _data_dir(root: Path, n: int = 6) -> Path:
+    """Two speakers of 200 Hz tones, 1 s each, audio named relative to the dir."""
+    (root / "wav").mkdir(parents=True)
+    tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(SR) / SR)).astype(np.float32)
+    utts = [f"spk{i % 2}_{i}" for i in range(n)]
+    for u in utts:
+        sf.write(root / "wav" / f"{u}.wav", tone, SR)
+    DataDir(wav_scp={u: f"wav/{u}.wav" for u in utts}, text={u: f"text of {u}" for u in utts},
+            utt2spk={u: u.split("_")[0] for u in utts}).save(root)
+    return root
+
+
+def test_copies_are_slower_keep_pitch_text_and_make_a_valid_dir(tmp_path):
+    src = _data_dir(tmp_path / "src")
+    assert main(["perturb-tempo", str(src), "--out", str(tmp_path / "slow"), "--factor", "0.8", "--every", "2"]) == 0
+    assert validate_data_dir(tmp_path / "slow", strict=True) == []  # speaker ids prefix utterance ids
+    new = DataDir.load(tmp_path / "slow")
+    original = DataDir.load(src)
+    assert new.utt_ids == [f"tempo0.8-{u}" for u in original.utt_ids[1::2]]
+    for u in new.utt_ids:
+        orig = u.removeprefix("tempo0.8-")
+        assert new.text[u] == original.text[orig] and new.utt2spk[u] == "tempo0.8-" + original.utt2spk[orig]
+        wav, sr = sf.read(new.wav_scp[u], dtype="float32")
+        assert sr == SR and len(wav) == round(SR / 0.8) and new.utt2dur[u] == pytest.approx(1 / 0.8, abs=1e-3)
+        spec = np.abs(np.fft.rfft(wav * np.hanning(len(wav))))
+        assert np.argmax(spec) * SR / len(wav) == pytest.approx(200, abs=3)  # pitch kept, not resampled
+
+
+def test_faster_copies_in_parallel_match_serial_ones(tmp_path):
+    from latentspeech.data.perturb import perturb_tempo
+
+    src = _data_dir(tmp_path / "src")
+    serial = perturb_tempo(src, tmp_path / "a", 1.25)
+    parallel = perturb_tempo(src, tmp_path / "b", 1.25, nj=2)
+    assert serial.utt_ids == parallel.utt_ids and len(serial.utt_ids) == 6
+    for u in serial.utt_ids:
+        a, b = sf.read(serial.wav_scp[u])[0], sf.read(parallel.wav_scp[u])[0]
+        assert len(a) == round(SR / 1.25) and np.array_equal(a, b)
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path):
+    from latentspeech.data.perturb import perturb_tempo
+
+    src = _data_dir(tmp_path / "src", n=2)
+    with pytest.raises(InputError, match="tempo factor must be > 0 and not 1"):
+        perturb_tempo(src, tmp_path / "x", 1.0)
+    with pytest.raises(InputError, match="--every must be ≥ 1"):
+        perturb_tempo(src, tmp_path / "x", 0.8, every=0)
+    with pytest.raises(Exception, match="does not exist|missing"):
+        perturb_tempo(tmp_path / "nowhere", tmp_path / "x", 0.8)
