@@ -41,16 +41,14 @@ def prompt_pace(tts, wav_path: Path, prompt_text: str) -> float:
 
 
 def stretch_file(src: Path, dst: Path, factor: float, stretcher: str) -> None:
-    """Write `src` `factor` times faster to `dst`: sox `tempo -s`, or the library's WSOLA (`time_stretch`)."""
+    """Write `src` `factor` times faster to `dst`: sox `tempo -s`, or the library's WSOLA (`tempo_copy`, as
+    `latentspeech perturb-tempo` makes training copies)."""
     if stretcher == "sox":
         subprocess.run(["sox", str(src), str(dst), "tempo", "-s", f"{factor:.4f}"], check=True)
         return
-    import soundfile as sf
+    from latentspeech.data.perturb import tempo_copy
 
-    from latentspeech.audio.dsp import time_stretch
-
-    wav, sr = sf.read(str(src), dtype="float32", always_2d=True)
-    sf.write(str(dst), time_stretch(wav.mean(axis=1), factor, sr), sr)
+    tempo_copy(src, dst, factor)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,12 +16,13 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from latentspeech.data.dump import read_wav_list
 from latentspeech.data.kaldi import DataDir, check_data_dir
 from latentspeech.errors import InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["tempo_prefix", "perturb_tempo"]
+__all__ = ["tempo_prefix", "tempo_copy", "perturb_tempo"]
 
 
 def tempo_prefix(factor: float) -> str:
@@ -29,15 +30,15 @@ def tempo_prefix(factor: float) -> str:
     return f"tempo{factor:g}-"
 
 
-def _stretch_one(job: tuple[str, str, float]) -> float:
-    """(source audio, destination flac, factor) → the copy's duration in seconds."""
+def tempo_copy(src: str | os.PathLike, dst: str | os.PathLike, factor: float) -> float:
+    """Write the audio file `src` at `factor` × its tempo (WSOLA, pitch kept; mono, same rate) to `dst` (.wav or
+    .flac); → the copy's duration in seconds."""
     import soundfile as sf
 
     from latentspeech.audio.dsp import time_stretch
     from latentspeech.audio.io import save_audio
 
-    src, dst, factor = job
-    wav, sr = sf.read(src, dtype="float32", always_2d=True)
+    wav, sr = sf.read(str(src), dtype="float32", always_2d=True)
     out = time_stretch(wav.mean(axis=1), factor, sr)
     save_audio(dst, out, sr)
     return len(out) / sr
@@ -63,18 +64,16 @@ def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float,
     utts = data.utt_ids[every - 1::every]
     out = Path(out)
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    base = Path(src)
-    jobs = []
-    for utt in utts:
-        path = data.wav_path(utt)
-        path = path if os.path.isabs(path) else str((base / path).resolve())
-        jobs.append((path, str((out / "wav" / f"{prefix}{utt}.flac").resolve()), factor))
+    wavs = dict(read_wav_list(src))  # relative paths resolved as dump-latents resolves them
+    sources = [wavs[u] for u in utts]
+    copies = [str((out / "wav" / f"{prefix}{u}.flac").resolve()) for u in utts]
+    factors = [factor] * len(utts)
     if nj == 1:
-        durations = [_stretch_one(j) for j in jobs]
+        durations = list(map(tempo_copy, sources, copies, factors))
     else:
         with ProcessPoolExecutor(nj) as pool:
-            durations = list(pool.map(_stretch_one, jobs, chunksize=16))
-    new = DataDir(wav_scp={prefix + u: j[1] for u, j in zip(utts, jobs)},
+            durations = list(pool.map(tempo_copy, sources, copies, factors, chunksize=16))
+    new = DataDir(wav_scp={prefix + u: c for u, c in zip(utts, copies)},
                   text={prefix + u: data.text[u] for u in utts},
                   utt2spk={prefix + u: prefix + data.utt2spk[u] for u in utts},
                   utt2dur={prefix + u: round(d, 3) for u, d in zip(utts, durations)})
