@@ -72,6 +72,25 @@ def test_write_kaldi_file_sorts_in_c_locale_and_leaves_no_tmp(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["f"]
 
 
+def test_write_kaldi_file_survives_concurrent_writers_of_one_file(tmp_path):
+    # the last two shards of a dump-latents job both write its index; a shared temp name made one of them
+    # fail (FileNotFoundError on rename) when the other renamed first
+    from concurrent.futures import ThreadPoolExecutor
+
+    mapping = {f"u{i:04d}": f"latents/u{i:04d}.npy" for i in range(2000)}
+    with ThreadPoolExecutor(4) as ex:
+        for f in [ex.submit(write_kaldi_file, tmp_path / "latents.scp", mapping) for _ in range(40)]:
+            f.result()
+    assert read_kaldi_file(tmp_path / "latents.scp") == mapping
+    assert [p.name for p in tmp_path.iterdir()] == ["latents.scp"]
+
+
+def test_write_kaldi_file_leaves_no_tmp_on_a_bad_id(tmp_path):
+    with pytest.raises(DataDirError, match="contains whitespace"):
+        write_kaldi_file(tmp_path / "f", {"a b": "1"})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_read_kaldi_file_rejects_duplicates(tmp_path):
     (tmp_path / "f").write_text("a 1\na 2\n")
     with pytest.raises(DataDirError, match="duplicate id 'a'"):

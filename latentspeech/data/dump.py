@@ -76,7 +76,7 @@ def write_index(out: Path, utts: list[str], vae_yaml: Path, utt2spk: Path) -> bo
     if utt2spk.is_file():
         spk = read_kaldi_file(utt2spk)
         write_kaldi_file(out / "utt2spk", {u: spk[u] for u in utts if u in spk})
-    tmp = out / "vae.yaml.tmp"
+    tmp = out / f"vae.yaml.{os.getpid()}.tmp"  # per process: the last two shards may both get here
     shutil.copyfile(vae_yaml, tmp)
     os.replace(tmp, out / "vae.yaml")
     return True

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import random
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,19 +69,27 @@ def _format_value(value: object) -> str:
 
 
 def write_kaldi_file(path: str | os.PathLike, mapping: Mapping[str, object]) -> Path:
-    """Write "id value" lines sorted by id (C-locale order), atomically. Lists are space-joined."""
+    """Write "id value" lines sorted by id (C-locale order), atomically. Lists are space-joined.
+
+    The temp file is unique per call, so concurrent writers of the same file (the last two shards of a
+    dump both writing its index) each rename a whole file into place instead of racing on one temp name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        for key in sorted(mapping, key=_c_key):
-            if not key or any(c.isspace() for c in key):
-                raise DataDirError(f"{path}: id {key!r} is empty or contains whitespace")
-            value = _format_value(mapping[key])
-            f.write(f"{key} {value}\n" if value else f"{key}\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with open(fd, "w", encoding="utf-8", newline="\n") as f:
+            for key in sorted(mapping, key=_c_key):
+                if not key or any(c.isspace() for c in key):
+                    raise DataDirError(f"{path}: id {key!r} is empty or contains whitespace")
+                value = _format_value(mapping[key])
+                f.write(f"{key} {value}\n" if value else f"{key}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
