@@ -59,6 +59,9 @@ def test_unknown_option_is_a_one_line_usage_error(recipe):
     (("--nj", "0"), "--nj must be >= 1"),
     (("--tiny", "yes"), "is a boolean"),
     (("extra",), "unexpected argument 'extra'"),
+    (("--tempo_factors", "0.8 1"), "'1' is not a positive number other than 1"),
+    (("--tempo_factors", "fast"), "'fast' is not a positive number"),
+    (("--tempo_every", "0"), "--tempo_every must be >= 1"),
 ])
 def test_bad_arguments_exit_2_with_a_message(recipe, args, message):
     r = recipe(*args)
@@ -171,6 +174,35 @@ def test_killed_training_resumes_from_its_checkpoint(recipe, command, stage, exp
     assert "--resume" in last
     assert "resuming from the newest checkpoint" in r.stderr
     assert len(list((recipe.dir / "exp").glob(f"{exp}/checkpoints/step_*.pt"))) == 2
+
+
+def test_tempo_factors_train_the_lm_on_the_train_set_and_its_tempo_copies(recipe):
+    r = recipe("--stop_stage", "6", "--tempo_factors", "0.8 1.25", "--tempo_every", "2")
+    assert r.returncode == 0, r.stderr
+    d, union = recipe.dir, "train_tp0.8_1.25_every2"
+    perturb = [c for c in calls(recipe.log) if c[0] == "perturb-tempo"]
+    assert [c[c.index("--factor") + 1] for c in perturb] == ["0.8", "1.25"]
+    assert all(c[c.index("--every") + 1] == "2" and c[1] == "data/train" for c in perturb)
+    ids = (d / "data" / union / "wav.scp").read_text().split("\n")
+    ids = [line.split()[0] for line in ids if line]
+    assert len(ids) == 6 + 2 * 3                                      # 6 utterances + every 2nd at two tempi
+    assert sum(u.startswith("tempo0.8-") for u in ids) == 3 and sum(u.startswith("tempo1.25-") for u in ids) == 3
+    assert (d / "data" / union / "utt2dur").is_file()                 # validated
+    phonemized = [c[c.index("--data") + 1] for c in calls(recipe.log) if c[0] == "phonemize"]
+    assert phonemized == ["data/train", "data/dev", "data/test", f"data/{union}"]
+    dumps = [c for c in calls(recipe.log) if c[0] == "dump-latents"]
+    assert {c[c.index("--data") + 1] for c in dumps} == {f"data/{union}"}
+    train_vae = next(c for c in calls(recipe.log) if c[0] == "train-vae")
+    assert train_vae[train_vae.index("--data") + 1] == "data/train"    # the σ-VAE learns from the originals
+    train_lm = next(c for c in calls(recipe.log) if c[0] == "train-lm")
+    assert train_lm[train_lm.index("--data") + 1] == f"dump/phn/{union}"
+    assert train_lm[train_lm.index("--latents") + 1] == f"dump/latents/vae/{union}"
+    assert (d / "exp" / "lm_lm_tp0.8_1.25_every2_vae" / ".done").is_file()
+
+    n = len(calls(recipe.log))                                         # a rerun redoes nothing
+    r = recipe("--stage", "2", "--stop_stage", "6", "--tempo_factors", "0.8 1.25", "--tempo_every", "2")
+    assert r.returncode == 0, r.stderr
+    assert len(calls(recipe.log)) == n, calls(recipe.log)[n:]
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -4,10 +4,12 @@
 #
 #  stage  does                          reads → writes
 #  1      data prep (local/data.sh)     corpus → data/{train,dev,test}/{wav.scp,text,utt2spk,spk2utt}
-#  2      validate + durations          data/* → data/*/utt2dur (fails naming the file and first bad id)
+#  2      validate + durations          data/* → data/*/utt2dur (fails naming the file and first bad id);
+#         [+ tempo copies]              with --tempo_factors: data/<train>_tempo<f> (perturb-tempo) and their union
+#                                       with data/<train>, data/<train>_tp<factors>, the LM's training set (3, 5, 6)
 #  3      phonemize                     data/*/text → dump/phn/<set>/{text,vocab.yaml}
 #  4      train σ-VAE                   data/train, conf/vae.yaml → exp/vae_<tag>/ (model dir: exp/vae_<tag>/model)
-#  5      dump latents (--nj shards)    exp/vae_<tag>/model → dump/latents/<vae_tag>/<train_set>/{latents.scp,utt2num_frames}
+#  5      dump latents (--nj shards)    exp/vae_<tag>/model → dump/latents/<vae_tag>/<LM train set>/{latents.scp,utt2num_frames}
 #  6      train LM + export TTS model   dump/…, conf/lm.yaml → exp/lm_<tag>/ (model dir: exp/lm_<tag>/tts_model)
 #  7      eval lists + synthesis        data/test → data/test/meta_<list>.lst → exp/lm_<tag>/decode_<dtag>/<set>_<list>/wav/
 #                                       (<list> = cross|continuation [+ eval_list_args tag])
@@ -46,6 +48,8 @@ local_data_opts=""    # options for local/data.sh (e.g. "--download false --corp
 train_set=train       # training set
 valid_set=dev         # validation set
 test_sets="test"      # sets to synthesise and score (space-separated)
+tempo_factors=""      # LM training data augmentation: tempo-perturbed copies (pitch kept), e.g. "0.8 1.25"
+tempo_every=1         # copy every N-th training utterance per factor (1 = all)
 
 # σ-VAE
 vae_config=conf/vae.yaml   # train-vae config
@@ -87,6 +91,8 @@ Data:
   --train_set       # training set (default="${train_set}")
   --valid_set       # validation set (default="${valid_set}")
   --test_sets       # sets to synthesise and score (default="${test_sets}")
+  --tempo_factors   # tempo-perturbed copies of the train set for the LM, e.g. "0.8 1.25" (default="${tempo_factors}")
+  --tempo_every     # copy every N-th train utterance per tempo factor (default="${tempo_every}")
 σ-VAE:
   --vae_config      # train-vae config (default="${vae_config}")
   --vae_args        # extra train-vae arguments (default="${vae_args}")
@@ -118,7 +124,7 @@ fi
 
 # ---- check options before any work
 is_int() { [[ $1 =~ ^[0-9]+$ ]]; }
-for _v in stage stop_stage ngpu nnodes nj tiny_eval_utts; do
+for _v in stage stop_stage ngpu nnodes nj tiny_eval_utts tempo_every; do
     is_int "${!_v}" || { echo "$(basename "$0"): error: --${_v} must be a non-negative integer, got '${!_v}'" >&2; exit 2; }
 done
 if [ "${stage}" -gt 8 ]; then
@@ -131,6 +137,13 @@ if [ "${stage}" -lt 1 ] || [ "${stop_stage}" -lt "${stage}" ]; then
 fi
 [ "${nj}" -ge 1 ] || { echo "$(basename "$0"): error: --nj must be >= 1" >&2; exit 2; }
 [ "${nnodes}" -ge 1 ] || { echo "$(basename "$0"): error: --nnodes must be >= 1" >&2; exit 2; }
+[ "${tempo_every}" -ge 1 ] || { echo "$(basename "$0"): error: --tempo_every must be >= 1" >&2; exit 2; }
+for _f in ${tempo_factors}; do
+    if ! [[ ${_f} =~ ^[0-9]*\.?[0-9]+$ ]] || [ "$(awk -v f="${_f}" 'BEGIN { print (f > 0 && f != 1) }')" != 1 ]; then
+        echo "$(basename "$0"): error: --tempo_factors: '${_f}' is not a positive number other than 1 (e.g. \"0.8 1.25\")" >&2
+        exit 2
+    fi
+done
 command -v latentspeech > /dev/null || die "'latentspeech' is not on PATH; activate the toolkit's virtualenv (see README)"
 
 log "${run_args}"
@@ -143,8 +156,15 @@ if [ -z "${vae_tag}" ]; then
     if [ -n "${vae_model}" ]; then vae_tag=$(basename "$(dirname "$(readlink -f "${vae_model}")")")_$(basename "${vae_model}")
     else vae_tag=$(conf_name "${vae_config}"); [ -z "${vae_args}" ] || vae_tag+="_$(args_tag "${vae_args}")"; fi
 fi
+# The LM's training set: the train set, or its union with tempo-perturbed copies (--tempo_factors).
+lm_train_set=${train_set}
+if [ -n "${tempo_factors// /}" ]; then
+    lm_train_set=${train_set}_tp$(echo ${tempo_factors} | tr ' ' '_')
+    [ "${tempo_every}" -eq 1 ] || lm_train_set+="_every${tempo_every}"
+fi
 if [ -z "${lm_tag}" ]; then
     lm_tag=$(conf_name "${lm_config}"); [ -z "${lm_args}" ] || lm_tag+="_$(args_tag "${lm_args}")"
+    [ "${lm_train_set}" = "${train_set}" ] || lm_tag+="_${lm_train_set#"${train_set}"_}"
     lm_tag+="_${vae_tag}"
 fi
 if [ -z "${decode_tag}" ]; then
@@ -224,11 +244,36 @@ if in_range 2; then
     for dset in ${all_sets}; do
         python utils/validate_data.py "${datadir}/${dset}" || die "${datadir}/${dset} is not a valid data dir (see above)"
     done
+    if [ "${lm_train_set}" != "${train_set}" ]; then
+        log "Stage 2: tempo copies x {${tempo_factors// /,}} of every ${tempo_every}-th utterance: ${datadir}/${train_set} -> ${datadir}/${lm_train_set}"
+        parts=("${datadir}/${train_set}")
+        for f in ${tempo_factors}; do
+            out=${datadir}/${train_set}_tempo${f}
+            [ "${tempo_every}" -eq 1 ] || out+="_every${tempo_every}"
+            parts+=("${out}")
+            if up_to_date "${out}/.done" "${datadir}/${train_set}/wav.scp"; then log "Stage 2: ${out} already done"; continue; fi
+            mkdir -p "${datadir}/log"
+            run_jobs "perturb-tempo ${f}" ${decode_cmd} "${datadir}/log/perturb_tempo_${out##*/}.log" \
+                latentspeech perturb-tempo "${datadir}/${train_set}" --out "${out}" --factor "${f}" \
+                --every "${tempo_every}" --nj "${nj}"
+            touch "${out}/.done"
+        done
+        union=${datadir}/${lm_train_set}
+        # rewritten only when a part changed: a newer wav.scp would make stages 3 and 5 redo the whole union
+        if up_to_date "${union}/.done" "${parts[@]/%//wav.scp}"; then
+            log "Stage 2: ${union} already done"
+        else
+            run_jobs "combine-data ${lm_train_set}" ${decode_cmd} "${datadir}/log/combine_${lm_train_set}.log" \
+                latentspeech combine-data --out "${union}" "${parts[@]}"
+            python utils/validate_data.py "${union}" || die "${union} is not a valid data dir (see above)"
+            touch "${union}/.done"
+        fi
+    fi
 fi
 
 if in_range 3; then
     log "Stage 3: phonemize: ${datadir}/*/text -> ${dumpdir}/phn/<set>/{text,vocab.yaml}"
-    for dset in ${all_sets}; do
+    for dset in $(echo ${all_sets} ${lm_train_set} | tr ' ' '\n' | awk '!seen[$0]++'); do
         out=${dumpdir}/phn/${dset}
         if up_to_date "${out}/.done" "${datadir}/${dset}/text"; then log "Stage 3: ${out} already done"; continue; fi
         run_jobs "phonemize ${dset}" ${decode_cmd} "${out}/log/phonemize.log" \
@@ -258,8 +303,8 @@ if in_range 4; then
 fi
 
 if in_range 5; then
-    log "Stage 5: dump latents (${nj} shards): ${vae_model} -> ${latent_dir}/${train_set}"
-    for dset in ${train_set}; do
+    log "Stage 5: dump latents (${nj} shards): ${vae_model} -> ${latent_dir}/${lm_train_set}"
+    for dset in ${lm_train_set}; do
         out=${latent_dir}/${dset}
         if up_to_date "${out}/.done" "${datadir}/${dset}/wav.scp" "${vae_model}/model.safetensors"; then
             log "Stage 5: ${out} already done"; continue
@@ -282,12 +327,12 @@ if in_range 6; then
     else
         resume=""
         if has_checkpoint "${lm_exp}"; then resume="--resume"; log "Stage 6: resuming from the newest checkpoint in ${lm_exp}/checkpoints"; fi
-        log "Stage 6: train LM: ${dumpdir}/phn/${train_set}, ${latent_dir}/${train_set}, ${lm_config} -> ${lm_exp} (log: ${lm_exp}/log/train.log)"
+        log "Stage 6: train LM: ${dumpdir}/phn/${lm_train_set}, ${latent_dir}/${lm_train_set}, ${lm_config} -> ${lm_exp} (log: ${lm_exp}/log/train.log)"
         write_resume_script "${lm_exp}" 6
         # shellcheck disable=SC2086
         run_jobs "train-lm" ${cuda_cmd} --gpu "${ngpu}" "${lm_exp}/log/train.log" \
             ${launcher} train-lm --config "${lm_config}" \
-            --data "${dumpdir}/phn/${train_set}" --latents "${latent_dir}/${train_set}" --data-dir "${datadir}/${train_set}" \
+            --data "${dumpdir}/phn/${lm_train_set}" --latents "${latent_dir}/${lm_train_set}" --data-dir "${datadir}/${lm_train_set}" \
             --exp-dir "${lm_exp}" --device "${device}" ${resume} ${lm_args}
         log "Stage 6: export TTS model: ${vae_model} + ${lm_exp} -> ${tts_model}"
         run_jobs "export-tts" ${decode_cmd} "${lm_exp}/log/export.log" \

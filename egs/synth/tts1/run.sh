@@ -9,6 +9,8 @@
 #                            Output: exp/lm_lm_tiny_vae_tiny/decode_decode_max-seconds_6_steps_4/RESULTS.md
 #   ./run.sh                 the shipped CPU models (conf/vae.yaml, conf/lm.yaml) on the full corpus
 #   ./run.sh --stage 6 --stop_stage 6 --lm_args "--set train.max_steps=20"   one stage, one override
+#   ./run.sh --tempo_factors "0.8 1.25" --tempo_every 6   the LM also learns from tempo-perturbed copies of a
+#                            sixth of the train set (stage 2 makes them; README "Recipes")
 set -euo pipefail
 
 . ./db.sh
