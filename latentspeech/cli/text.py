@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -108,13 +107,6 @@ def _read_text(data_dir: Path) -> dict[str, str]:
 
 def _write_text(path: Path, mapping: dict[str, str]) -> None:
     """Kaldi-style 'utt value' lines sorted by utt, written atomically."""
-    try:
-        from latentspeech.data.kaldi import write_kaldi_file
-    except ImportError:
-        write_kaldi_file = None
-    if write_kaldi_file is not None:
-        write_kaldi_file(path, mapping)
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{u} {mapping[u]}\n" for u in sorted(mapping)), encoding="utf-8")
-    os.replace(tmp, path)
+    from latentspeech.data.kaldi import write_kaldi_file
+
+    write_kaldi_file(path, mapping)
