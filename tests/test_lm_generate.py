@@ -102,8 +102,9 @@ def test_cfg_scale_one_runs_the_unguided_path():
     with torch.no_grad():  # make the head non-trivial (it starts at zero output)
         for p in lm.head.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    batches = []
-    lm.head.register_forward_pre_hook(lambda m, args: batches.append(args[0].shape[0]))
+    batches = []  # the rows of every x_t path the head runs (Generator batches the adaLN part over the steps)
+    forward_modulated = lm.head.forward_modulated
+    lm.head.forward_modulated = lambda x, mods: batches.append(x.shape[0]) or forward_modulated(x, mods)
     ph, prompt = _inputs()
     cfg = DecodeConfig(steps=3, max_seconds=0.2, cfg_scale=1.0)
     one = Generator(lm, cfg, 25.0).generate(ph, prompt, seed=0).frames

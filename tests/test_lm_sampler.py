@@ -117,6 +117,48 @@ def test_cfg_batches_cond_and_uncond_in_one_head_call():
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.parametrize("sampler_cls", [DPMSolverPP, DDIM])
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_modulations_batched_over_the_steps_give_the_per_step_head_output(sampler_cls, scale):
+    """CFGDenoiser(times=sampler.eval_times()) computes the adaLN modulations of every step in one batch and
+    then runs only the x_t path per step: the same sample as the full head per step, with fewer weight reads."""
+    from latentspeech.lm.head import DiffusionHead
+
+    torch.manual_seed(0)
+    head = DiffusionHead(latent_dim=6, cond_dim=10, width=32, depth=2)
+    for p in head.parameters():  # away from the zero init, so the modulations matter
+        torch.nn.init.normal_(p, std=0.2)
+    cond, uncond, noise = torch.randn(3, 10), torch.randn(3, 10), torch.randn(3, 6)
+    sampler = sampler_cls(SCHED, steps=7)
+    per_step_calls, modulated_calls = [], []
+    head.register_forward_hook(lambda m, i, o: per_step_calls.append(1))
+    forward_modulated = head.forward_modulated
+    head.forward_modulated = lambda x, mods: modulated_calls.append(1) or forward_modulated(x, mods)
+    with torch.no_grad():
+        full = sampler.sample(CFGDenoiser(head, cond, uncond, scale), noise)
+        assert len(per_step_calls) == 7 and len(modulated_calls) == 7
+        per_step_calls.clear(), modulated_calls.clear()
+        batched = sampler.sample(CFGDenoiser(head, cond, uncond, scale, times=sampler.eval_times()), noise)
+    assert per_step_calls == [] and len(modulated_calls) == 7          # no full-head call: all steps batched
+    torch.testing.assert_close(batched, full, rtol=1e-5, atol=1e-5)
+    assert not torch.equal(full, sampler_cls(SCHED, steps=7).sample(CFGDenoiser(head, uncond, None, 1.0), noise))
+
+
+def test_a_call_off_the_precomputed_times_takes_the_full_head_path():
+    from latentspeech.lm.head import DiffusionHead
+
+    head = DiffusionHead(latent_dim=4, cond_dim=8, width=16, depth=1)
+    for p in head.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    cond, uncond, x = torch.randn(2, 8), torch.randn(2, 8), torch.randn(2, 4)
+    denoise = CFGDenoiser(head, cond, uncond, 2.0, times=DPMSolverPP(SCHED, steps=4).eval_times())
+    t = torch.full((2,), 0.37)                                          # not the first precomputed time (1.0)
+    out = denoise(x, t)
+    with torch.no_grad():
+        both = head(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, uncond]))
+    torch.testing.assert_close(out, both[2:] + 2.0 * (both[:2] - both[2:]))
+
+
 def test_temperature_zero_follows_the_exact_flow_of_a_gaussian():
     """Zero initial noise lands where the probability-flow ODE maps x_1 = 0: near the mean (α(1) > 0 shifts it)."""
     mu, std = torch.tensor([0.7, -0.3]), 0.5

@@ -61,6 +61,7 @@ class Generator:
         self.config = config or DecodeConfig()
         self.frame_rate = frame_rate
         self.sampler = make_sampler(self.config.solver, lm.schedule, self.config.steps, lm.config.prediction)
+        self._eval_times = self.sampler.eval_times()  # lets CFGDenoiser batch the head's adaLN over all steps
         self.timings: dict[str, float] = {}
         self.stopped = False
         self.target_frames = 0  # progress_conditioning: the estimated length the frames are paced to
@@ -124,7 +125,8 @@ class Generator:
         c = self.config
         t0 = time.perf_counter()
         guided = h.shape[0] > k
-        denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale)
+        denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale,
+                              times=self._eval_times.to(h.device))
         noise = c.temperature * torch.randn(k, self.lm.config.latent_dim, device=h.device, generator=gen)
         frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
         self._sync(h.device)

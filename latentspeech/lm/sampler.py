@@ -7,7 +7,8 @@ times on a log-SNR-uniform grid from t = 1 (noise) to t = 0 (data).
 - `DPMSolverPP`: DPM-Solver++(2M), deterministic multistep data-prediction solver (Lu et al. 2022),
   first order on the last step (their `lower_order_final` for < 15 steps).
 - `DDIM`: η = 0 deterministic (Song et al. 2021); η = 1 with many steps is ancestral DDPM sampling, the reference.
-- `CFGDenoiser`: classifier-free guidance uncond + s·(cond − uncond), cond and uncond in ONE head call (MAR).
+- `CFGDenoiser`: classifier-free guidance uncond + s·(cond − uncond), cond and uncond in ONE head call (MAR);
+  given the sampler's `eval_times`, it computes the head's adaLN modulations for every step in one batch.
 Temperature scales the initial noise (callers draw `noise = temperature · N(0, I)`).
 """
 
@@ -41,6 +42,10 @@ class _Sampler:
         t = self.schedule.t_from_log_snr(lam)
         t[0], t[-1] = 1.0, 0.0  # exact ends despite float round-off
         return t.to(device)
+
+    def eval_times(self, device: torch.device | str = "cpu") -> Tensor:
+        """The `steps` times at which `sample` calls `denoise`, in call order."""
+        return self.timesteps(device)[:-1]
 
     def _x0(self, denoise: Denoiser, x: Tensor, t: Tensor) -> Tensor:
         tv = t.expand(x.shape[0])
@@ -107,23 +112,40 @@ class CFGDenoiser:
     """Classifier-free guidance: one head call on [cond; uncond], output uncond + scale·(cond − uncond).
 
     `head(x_t, t, cond)`; `cond`, `uncond` [M, C]. With scale 1 (or no uncond) only the conditional
-    half is run, which is exactly the unguided path.
+    half is run, which is exactly the unguided path. `times`: the sampler's `eval_times()`; with a
+    `DiffusionHead` the adaLN modulations of all those steps are then computed in one batch up front, and a
+    call at the i-th of them runs only the x_t path (the same output to float round-off; a call at any other
+    time takes the full path).
     """
 
     def __init__(self, head: Callable[[Tensor, Tensor, Tensor], Tensor], cond: Tensor,
-                 uncond: Tensor | None = None, scale: float = 1.0):
+                 uncond: Tensor | None = None, scale: float = 1.0, times: Tensor | None = None):
         self.head, self.cond, self.uncond, self.scale = head, cond, uncond, scale
         self.calls = 0
+        rows = torch.cat([cond, uncond]) if self.guided else cond  # [R, C]: what each head call conditions on
+        self._rows = rows
+        self._times: list[float] = []
+        self._mods: list = []
+        if times is not None and hasattr(head, "modulations") and len(times):
+            r = rows.shape[0]
+            mods = head.modulations(times.to(rows.device).repeat_interleave(r), rows.repeat(len(times), 1))
+            self._times = times.tolist()
+            self._mods = [[tuple(m[i * r:(i + 1) * r] for m in mod) for mod in mods] for i in range(len(times))]
 
     @property
     def guided(self) -> bool:
         return self.uncond is not None and self.scale != 1.0
 
     def __call__(self, x_t: Tensor, t: Tensor) -> Tensor:
+        i = self.calls
         self.calls += 1
+        x_in = torch.cat([x_t, x_t]) if self.guided else x_t
+        if i < len(self._mods) and float(t[0]) == self._times[i] and bool((t == t[0]).all()):
+            out = self.head.forward_modulated(x_in, self._mods[i])
+        else:
+            out = self.head(x_in, torch.cat([t, t]) if self.guided else t, self._rows)
         if not self.guided:
-            return self.head(x_t, t, self.cond)
-        out = self.head(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([self.cond, self.uncond]))
+            return out
         cond, uncond = out.chunk(2)
         return uncond + self.scale * (cond - uncond)
 
