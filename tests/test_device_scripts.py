@@ -186,6 +186,24 @@ def test_pack_dump_gathers_a_combined_dumps_latents(tmp_path):
     assert sorted(p.name for p in (t / "latents").iterdir()) == sorted(f"{u}.npy" for u, _ in rows)
 
 
+def test_pack_dump_takes_other_set_names_as_train_and_dev(tmp_path):
+    """TRAIN_SET / VALID_SET: e.g. run.sh --tempo_factors' union `train_tp0.8` travels as train/."""
+    phn, lat = _train_and_dev_dump(tmp_path, n_utts=4)
+    for d in (phn, lat):
+        shutil.copytree(d, d.parent / "train_tp0.8")   # its latents.scp names the train/ files: still there
+    (phn.parent / "train_tp0.8/text").write_text((phn / "text").read_text().replace(" ", " ə ", 1))
+    env = {**os.environ, "DEVICE_DIR": str(tmp_path / "carry")}
+    pack = ["bash", "tools/device/pack_dump.sh", str(phn.parent), str(lat.parent)]
+    r = subprocess.run(pack, env={**env, "TRAIN_SET": "train_sp"}, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 1 and "train_sp/text is missing" in r.stderr
+    r = subprocess.run(pack, env={**env, "TRAIN_SET": "train_tp0.8"}, cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    packed = tmp_path / "carry/dump"
+    assert (packed / "phn/train/text").read_text() == (phn.parent / "train_tp0.8/text").read_text()
+    assert len((packed / "latents/train/latents.scp").read_text().splitlines()) == 4
+    assert sorted(p.name for p in (packed / "phn").iterdir()) == ["dev", "train"]
+
+
 def test_speed_probe_times_each_variant_alone(tmp_path):
     run = _packed_dump(tmp_path)
     r = subprocess.run(["bash", "tools/device/speed_probe.sh", "4", "tight=", "padded=data.pad_multiple=16",

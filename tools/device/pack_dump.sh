@@ -9,14 +9,17 @@
 #       train_lm.sh / train_lm_variants.sh unpack it there, unpack.sh reads it here
 # Both roots hold train/ and dev/ (run.sh stages 3 and 5, or `latentspeech phonemize` + `dump-latents`; or
 # `latentspeech combine-data` unions of them, e.g. a corpus plus tempo-augmented copies: the files are gathered).
+#   TRAIN_SET=train_tp0.8_1.25_every6 VALID_SET=dev tools/device/pack_dump.sh ...   other set names under the
+#       roots (e.g. run.sh --tempo_factors' union); they travel as train/ and dev/
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 PHN_ROOT LATENT_ROOT (each with train/ and dev/)" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 PHN_ROOT LATENT_ROOT (each with train/ and dev/, or \$TRAIN_SET/ and \$VALID_SET/)" >&2; exit 2; }
 phn=$1 lat=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dest=${DEVICE_DIR:-${root}/.device}/dump     # DEVICE_DIR: another folder than .device (tests)
+declare -A src=([train]=${TRAIN_SET:-train} [dev]=${VALID_SET:-dev})
 for s in train dev; do
-    [ -s "${phn}/${s}/text" ] || { echo "$0: error: ${phn}/${s}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
-    [ -s "${lat}/${s}/latents.scp" ] || { echo "$0: error: ${lat}/${s}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
+    [ -s "${phn}/${src[$s]}/text" ] || { echo "$0: error: ${phn}/${src[$s]}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
+    [ -s "${lat}/${src[$s]}/latents.scp" ] || { echo "$0: error: ${lat}/${src[$s]}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
 done
 copy_latents() {  # SRC DST: the dump's files, and the .npy files its latents.scp names gathered in DST/latents with
     # relative paths (a dump-latents dump's scp is relative, `latentspeech combine-data`'s absolute: both travel)
@@ -31,9 +34,9 @@ copy_latents() {  # SRC DST: the dump's files, and the .npy files its latents.sc
 rm -rf "${dest}" "${dest}.tgz"
 mkdir -p "${dest}/phn" "${dest}/latents"
 for s in train dev; do
-    cp -r "${phn}/${s}" "${dest}/phn/"
-    rm -rf "${dest}/phn/${s}/log"
-    copy_latents "${lat}/${s}" "${dest}/latents/${s}"
+    cp -r "${phn}/${src[$s]}" "${dest}/phn/${s}"
+    rm -rf "${dest}/phn/${s}/log" "${dest}/phn/${s}/.done"
+    copy_latents "${lat}/${src[$s]}" "${dest}/latents/${s}"
 done
 if [ -n "${MAX_HOURS:-}" ]; then  # the device tool carries ≤ 64 MiB: keep an evenly spread share of train/
     t=${dest}/latents/train
