@@ -47,6 +47,15 @@ def test_data_dirs_combine_into_a_valid_dir_with_absolute_audio_paths(tmp_path):
     assert ab.spk2gender == {"spk1": "f", "spk2": "f"} and len(ab.utt2dur) == 5
 
 
+def test_spk2gender_is_combined_only_when_every_source_has_one(tmp_path, caplog):
+    a, b = _data_dir(tmp_path / "a", "spk1", 2), _data_dir(tmp_path / "b", "spk2", 3)
+    (b / "spk2gender").unlink()
+    assert main(["combine-data", str(a), str(b), "--out", str(tmp_path / "ab")]) == 0
+    assert DataDir.load(tmp_path / "ab").spk2gender is None and not (tmp_path / "ab/spk2gender").exists()
+    assert validate_data_dir(tmp_path / "ab", strict=True) == []        # a partial spk2gender would fail here
+    assert "not every source has spk2gender" in caplog.text
+
+
 def test_an_utterance_in_two_sources_is_an_error_that_names_both(tmp_path):
     a, b = _data_dir(tmp_path / "a", "spk1", 2), _data_dir(tmp_path / "b", "spk1", 1)
     with pytest.raises(InputError, match=r"'spk1_0' is in both .*a and .*b"):

@@ -43,6 +43,17 @@ def test_copies_are_slower_keep_pitch_text_and_make_a_valid_dir(tmp_path):
         assert np.argmax(spec) * SR / len(wav) == pytest.approx(200, abs=3)  # pitch kept, not resampled
 
 
+def test_copies_keep_their_speakers_genders_and_combine_with_the_source(tmp_path):
+    src = _data_dir(tmp_path / "src")
+    data = DataDir.load(src)
+    data.spk2gender = {"spk0": "f", "spk1": "m"}
+    data.save(src)
+    assert main(["perturb-tempo", str(src), "--out", str(tmp_path / "slow"), "--factor", "0.8", "--every", "3"]) == 0
+    assert DataDir.load(tmp_path / "slow").spk2gender == {"tempo0.8-spk0": "f", "tempo0.8-spk1": "m"}
+    assert main(["combine-data", str(src), str(tmp_path / "slow"), "--out", str(tmp_path / "union")]) == 0
+    assert validate_data_dir(tmp_path / "union", strict=True) == []
+
+
 def test_faster_copies_in_parallel_match_serial_ones(tmp_path):
     from latentspeech.data.perturb import perturb_tempo
 

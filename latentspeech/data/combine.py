@@ -92,8 +92,11 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
                          "utterance")
         every = all(d.utt2dur is not None for d in dirs)
         genders: dict[str, str] = {}
-        for d in dirs:
-            genders.update(d.spk2gender or {})
+        if all(d.spk2gender is not None for d in dirs):
+            for d in dirs:
+                genders.update(d.spk2gender)
+        elif any(d.spk2gender is not None for d in dirs):  # a partial spk2gender would fail validation
+            log.warning("not every source has spk2gender; the combined dir has none (Kaldi's combine_data.sh)")
         DataDir(wav_scp=wav_scp, text=_merge([(s, d.text) for s, d in zip(srcs, dirs)], "utterance"),
                 utt2spk=_merge([(s, d.utt2spk) for s, d in zip(srcs, dirs)], "utterance"),
                 utt2dur=_merge([(s, d.utt2dur) for s, d in zip(srcs, dirs)], "utterance") if every else None,

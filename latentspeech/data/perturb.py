@@ -76,7 +76,9 @@ def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float,
     new = DataDir(wav_scp={prefix + u: c for u, c in zip(utts, copies)},
                   text={prefix + u: data.text[u] for u in utts},
                   utt2spk={prefix + u: prefix + data.utt2spk[u] for u in utts},
-                  utt2dur={prefix + u: round(d, 3) for u, d in zip(utts, durations)})
+                  utt2dur={prefix + u: round(d, 3) for u, d in zip(utts, durations)},
+                  spk2gender=None if data.spk2gender is None else
+                  {prefix + spk: data.spk2gender[spk] for spk in {data.utt2spk[u] for u in utts}})
     new.save(out)
     log.info("wrote %d copies at tempo × %g (%.2f h) to %s", len(utts), factor, sum(durations) / 3600, out)
     return new
