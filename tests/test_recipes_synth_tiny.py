@@ -48,6 +48,30 @@ def test_tiny_synth_recipe_runs_every_stage_and_writes_results(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.system
+@pytest.mark.timeout(300)
+def test_tempo_copies_of_the_synth_corpus_reach_the_lms_latent_dump(tmp_path):
+    """--tempo_factors on the real corpus tools (stages 1-5, the shipped σ-VAE): the union of the train set and its
+    tempo copies is a valid data dir (spk2gender and all), phonemized and dumped for the LM."""
+    if not (shutil.which("espeak-ng") or shutil.which("flite")):
+        pytest.skip("the synth corpus needs espeak-ng or flite (tools/install.sh --system)")
+    from latentspeech.data.kaldi import DataDir
+    from helpers_recipes import REPO
+
+    d = make_recipe_dir(tmp_path, "synth")
+    r = run(["./run.sh", "--tiny", "true", "--stop_stage", "5", "--vae_model", str(REPO / "pretrained/vae_synth_causal"),
+             "--tempo_factors", "0.8 1.25", "--tempo_every", "4"], d, recipe_env(), timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    train, union = DataDir.load(d / "data/train"), DataDir.load(d / "data/train_tp0.8_1.25_every4")
+    copies = len(train.utt_ids[3::4])
+    assert len(union.utt_ids) == len(train.utt_ids) + 2 * copies and copies > 0
+    assert set(union.spk2gender) == set(union.speakers)
+    phn = (d / "dump/phn/train_tp0.8_1.25_every4/text").read_text().splitlines()
+    scp = next(d.glob("dump/latents/*/train_tp0.8_1.25_every4/latents.scp")).read_text().splitlines()
+    assert len(phn) == len(scp) == len(union.utt_ids)
+
+
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_stage_4_killed_midway_resumes_from_its_last_checkpoint(tmp_path):
     """Kill the real train-vae (the whole process group) after its first checkpoint; re-running stage 4
