@@ -125,7 +125,7 @@ class CFGDenoiser:
         rows = torch.cat([cond, uncond]) if self.guided else cond  # [R, C]: what each head call conditions on
         self._rows = rows
         self._times: list[float] = []
-        self._mods: list = []
+        self._mods: list[list[tuple[Tensor, ...]]] = []  # per step: DiffusionHead.modulations of its rows
         if times is not None and hasattr(head, "modulations") and len(times):
             r = rows.shape[0]
             mods = head.modulations(times.to(rows.device).repeat_interleave(r), rows.repeat(len(times), 1))
