@@ -16,10 +16,10 @@ set -euo pipefail
 phn=$1 lat=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dest=${DEVICE_DIR:-${root}/.device}/dump     # DEVICE_DIR: another folder than .device (tests)
-declare -A src=([train]=${TRAIN_SET:-train} [dev]=${VALID_SET:-dev})
+declare -A source_set=([train]=${TRAIN_SET:-train} [dev]=${VALID_SET:-dev})  # packed name -> set under the roots
 for s in train dev; do
-    [ -s "${phn}/${src[$s]}/text" ] || { echo "$0: error: ${phn}/${src[$s]}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
-    [ -s "${lat}/${src[$s]}/latents.scp" ] || { echo "$0: error: ${lat}/${src[$s]}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
+    [ -s "${phn}/${source_set[$s]}/text" ] || { echo "$0: error: ${phn}/${source_set[$s]}/text is missing (run latentspeech phonemize)" >&2; exit 1; }
+    [ -s "${lat}/${source_set[$s]}/latents.scp" ] || { echo "$0: error: ${lat}/${source_set[$s]}/latents.scp is missing (run latentspeech dump-latents)" >&2; exit 1; }
 done
 copy_latents() {  # SRC DST: the dump's files, and the .npy files its latents.scp names gathered in DST/latents with
     # relative paths (a dump-latents dump's scp is relative, `latentspeech combine-data`'s absolute: both travel)
@@ -34,9 +34,9 @@ copy_latents() {  # SRC DST: the dump's files, and the .npy files its latents.sc
 rm -rf "${dest}" "${dest}.tgz"
 mkdir -p "${dest}/phn" "${dest}/latents"
 for s in train dev; do
-    cp -r "${phn}/${src[$s]}" "${dest}/phn/${s}"
+    cp -r "${phn}/${source_set[$s]}" "${dest}/phn/${s}"
     rm -rf "${dest}/phn/${s}/log" "${dest}/phn/${s}/.done"
-    copy_latents "${lat}/${src[$s]}" "${dest}/latents/${s}"
+    copy_latents "${lat}/${source_set[$s]}" "${dest}/latents/${s}"
 done
 if [ -n "${MAX_HOURS:-}" ]; then  # the device tool carries ≤ 64 MiB: keep an evenly spread share of train/
     t=${dest}/latents/train
