@@ -99,7 +99,10 @@ def test_normalize_then_denormalize_round_trips(tmp_path):
     wav = torch.from_numpy(speechy_wav(0.5)).view(1, 1, -1)
     raw, normed = m.encode(wav), m.encode(wav, normalize=True)
     torch.testing.assert_close(normed * m.latent_std + m.latent_mean, raw)
-    torch.testing.assert_close(m.decode(normed, denormalize=True), m.decode(raw), rtol=1e-4, atol=1e-5)
+    a, b = m.decode(normed, denormalize=True), m.decode(raw)
+    hop = m.hop_length  # the iSTFT's last samples divide by a window envelope near zero: round-off grows there
+    torch.testing.assert_close(a[..., :-hop], b[..., :-hop], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-3)
 
 
 def test_clip_shorter_than_one_frame_is_a_one_line_input_error(model):
