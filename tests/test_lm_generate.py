@@ -330,3 +330,41 @@ def test_progress_conditioned_generation_paces_to_the_prompt_and_duration_scale(
     torch.testing.assert_close(torch.stack(frames), out.frames)
     with pytest.raises(ValueError, match="duration_scale"):
         DecodeConfig(duration_scale=0.0)
+
+
+def _requests():
+    """Four utterances of different text, prompt and text-part lengths."""
+    torch.manual_seed(1)
+    return [(torch.randint(2, 80, (n,)), torch.randn(m, 8), t) for n, m, t in ((12, 5, 6), (20, 9, 10), (8, 3, 4),
+                                                                             (30, 2, 20))]
+
+
+@pytest.mark.parametrize("lm_kw,cfg,stop_bias", [
+    ({}, {}, -10.0),                                                          # every row to its length guard
+    ({"separate_positions": True}, {"cfg_scale": 2.5}, 10.0),                 # rows stop (and leave) one by one
+    ({"separate_positions": True, "rate_positions": True, "progress_conditioning": True}, {"solver": "ddpm"}, -10.0),
+    ({"rate_conditioning": True}, {"cfg_scale": 1.0, "temperature": 1.0}, 10.0),
+])
+def test_generate_batch_gives_each_utterance_what_generate_gives_it_alone(lm_kw, cfg, stop_bias):
+    gen = Generator(_set_stop(tiny_lm(**lm_kw), stop_bias),
+                    DecodeConfig(steps=3, min_seconds_per_phoneme=0.02, max_seconds=10.0, **cfg), frame_rate=25.0)
+    requests, seeds = _requests(), [0, 1, 2, 3]
+    together = gen.generate_batch(requests, seeds=seeds)
+    lengths = set()
+    for (phonemes, prompt, n_text), out, seed in zip(requests, together, seeds):
+        alone = gen.generate(phonemes, prompt, n_text, seed=seed)
+        assert out.frames.shape == alone.frames.shape and out.stopped == alone.stopped == (stop_bias > 0)
+        torch.testing.assert_close(out.frames, alone.frames, atol=1e-5, rtol=1e-5)
+        assert out.timings["frames"] == alone.frames.shape[0] and out.timings["batch_size"] == 4
+        lengths.add(alone.frames.shape[0])
+    assert len(lengths) == 4  # the rows really end at different frames
+
+
+def test_generate_batch_refuses_best_of_n_and_mismatched_seeds():
+    gen = Generator(tiny_lm(), DecodeConfig(steps=2, candidates=2), frame_rate=25.0)
+    with pytest.raises(ValueError, match="one candidate per utterance"):
+        gen.generate_batch(_requests())
+    gen = Generator(tiny_lm(), DecodeConfig(steps=2), frame_rate=25.0)
+    with pytest.raises(ValueError, match="3 seeds for 4 requests"):
+        gen.generate_batch(_requests(), seeds=[0, 1, 2])
+    assert gen.generate_batch([]) == []

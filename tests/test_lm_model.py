@@ -7,6 +7,7 @@ import torch
 
 import latentspeech.lm.model as lm_model
 from helpers_lm import tiny_lm, tiny_lm_config
+from latentspeech.lm.layers import KVCache
 from latentspeech.lm.model import LatentLM
 
 
@@ -403,3 +404,35 @@ def test_rate_positions_ref_leaves_positions_unchanged_at_the_reference_pace():
                                atol=1e-5, rtol=1e-5)
     slower = lm.prefill(ph[:1], fr[:1, :n_prompt], lm.new_cache(1, 64), rates=torch.tensor([2 * ref]))
     assert (slower - h).abs().max() > 1e-5
+
+
+@pytest.mark.parametrize("kw", [{}, {"separate_positions": True}, {"separate_positions": True, "rate_positions": True}])
+def test_gathered_rows_of_different_lengths_step_as_they_would_alone(kw):
+    lm = tiny_lm(**kw)
+    torch.manual_seed(3)
+    prefixes = [(torch.randint(2, 80, (n,)), torch.randn(m, 8)) for n, m in ((9, 4), (15, 7), (6, 0))]
+    rates = torch.tensor([0.6, 1.3, 0.9])
+    frames = torch.randn(3, 3, 8)  # three steps of one frame per prefix
+    with torch.inference_mode():
+        alone = []
+        for i, (ph, pf) in enumerate(prefixes):
+            cache = lm.new_cache(1, 40)
+            lm.prefill(ph[None], pf[None], cache, rates=rates[i : i + 1])
+            alone.append(torch.cat([lm.step(frames[s, i : i + 1], cache) for s in range(3)]))  # [3, C]
+        caches = []
+        for i, (ph, pf) in enumerate(prefixes):
+            caches.append(lm.new_cache(1, 40))
+            lm.prefill(ph[None], pf[None], caches[-1], rates=rates[i : i + 1])
+        rows = [(2, 0), (0, 0), (1, 0)]  # any order
+        batch = KVCache.gather_rows(caches, rows, 40)
+        assert batch.pad.tolist() == [23 - 7, 23 - 14, 0] and batch.length == 23
+        for layer in batch.layers:  # what sits in the padding must not matter
+            layer[:, 0, :, :16] = 1e3
+            layer[:, 1, :, :9] = -1e3
+        together = torch.stack([lm.step(frames[s, [2, 0, 1]], batch) for s in range(2)], 1)  # [3, 2, C]
+        for row, (i, _) in enumerate(rows):
+            torch.testing.assert_close(together[row], alone[i][:2], atol=1e-5, rtol=1e-5)
+        batch.select(torch.tensor([2, 0]))  # a row leaves; the rest go on as alone
+        assert batch.pad.tolist() == [0, 16]
+        last = lm.step(frames[2, [1, 2]], batch)
+        torch.testing.assert_close(last, torch.stack([alone[1][2], alone[2][2]]), atol=1e-5, rtol=1e-5)

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from latentspeech.lm.sampler import DDIM, CFGDenoiser, DPMSolverPP, make_sampler
+from latentspeech.lm.sampler import DDIM, CFGDenoiser, DPMSolverPP, make_sampler, randn_rows
 from latentspeech.lm.schedule import CosineSchedule
 
 SCHED = CosineSchedule()
@@ -172,3 +172,14 @@ def test_schedule_endpoints():
     a, s = SCHED.alpha_sigma(torch.tensor([0.0, 1.0]))
     assert a[0] > 0.999 and s[0] < 0.02
     assert math.isclose(a[1].item() ** 2, 1e-4, rel_tol=1e-3)
+
+
+def test_randn_rows_draws_each_row_from_its_own_generator():
+    gens = [torch.Generator().manual_seed(s) for s in (4, 5)]
+    rows = randn_rows((2, 3), "cpu", gens)
+    alone = [torch.randn((1, 3), generator=torch.Generator().manual_seed(s)) for s in (4, 5)]
+    assert torch.equal(rows, torch.cat(alone))
+    one = randn_rows((2, 3), "cpu", torch.Generator().manual_seed(4))  # one generator: a plain draw
+    assert torch.equal(one, torch.randn((2, 3), generator=torch.Generator().manual_seed(4)))
+    with pytest.raises(ValueError, match="1 generators for 2 rows"):
+        randn_rows((2, 3), "cpu", gens[:1])

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -22,7 +22,7 @@ from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.layers import KVCache
 from latentspeech.lm.model import LatentLM
 from latentspeech.lm.reader import LatentReader
-from latentspeech.lm.sampler import CFGDenoiser, make_sampler
+from latentspeech.lm.sampler import CFGDenoiser, Generators, make_sampler, randn_rows
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,16 @@ class GenerationOutput:
     stopped: bool                           # True: the stop classifier ended it; False: the length guard
     timings: dict[str, float] = field(default_factory=dict)
     candidates: list[Tensor] = field(default_factory=list)  # best_of: every candidate's frames [N_i, D]
+
+
+@dataclass
+class _Plan:
+    """One utterance's decode plan: the prompt's pace, the prompt-paced length and the length guards."""
+
+    rate: float          # the prompt's latent frames per phoneme × duration_scale
+    target: int          # the prompt-paced length in frames
+    first_stop: int      # the stop classifier is consulted from this frame on
+    limit: int           # at most this many frames (the length guard)
 
 
 def choose_candidate(scores: Tensor, lengths: Tensor, target_frames: int, length_weight: float = 0.0) -> int:
@@ -80,6 +90,32 @@ class Generator:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    def _plan(self, n_phonemes: int, n_prompt_frames: int, n_text_phonemes: int | None,
+              max_frames: int | None) -> _Plan:
+        """One utterance's pace and length guards from its phoneme count (prompt text + separator + text), its
+        prompt's frames and its text's phonemes (default: all)."""
+        c = self.config
+        n_text = n_text_phonemes if n_text_phonemes is not None else n_phonemes
+        # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
+        n_prompt = n_phonemes - n_text - 1 if n_text_phonemes is not None else n_phonemes
+        # duration_scale slows it down: more frames per phoneme for rate_conditioning / rate_positions, a longer
+        # target for progress_conditioning
+        rate = max(n_prompt_frames, 1) / max(n_prompt, 1) * c.duration_scale
+        # the prompt-paced length: progress_conditioning's target, the length prior's and the ratio guards' reference
+        target = max(1, round(rate * n_text))
+        first_stop = self.min_frames(n_text)
+        if c.min_length_ratio > 0:
+            first_stop = max(first_stop, math.floor(c.min_length_ratio * target))
+        limit = max_frames if max_frames is not None else self.max_frames(n_text)
+        if c.max_length_ratio > 0 and max_frames is None:
+            limit = max(first_stop + 1, min(limit, math.ceil(c.max_length_ratio * target)))
+        return _Plan(rate=rate, target=target, first_stop=first_stop, limit=limit)
+
+    def _reset_timings(self, target_frames: int) -> None:
+        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0,
+                        "target_frames": target_frames}
+        self.stopped = False
+
     def _start(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None, max_frames: int | None,
                k: int) -> tuple[Tensor, KVCache, int, int]:
         """Prefill k conditional (+ k text-dropped with CFG) streams → (states [S, C], cache, limit, first_stop)."""
@@ -87,58 +123,58 @@ class Generator:
         dev = phonemes.device
         guided = c.cfg_scale != 1.0
         s = 2 * k if guided else k
-        n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
-        # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
-        n_prompt = phonemes.numel() - n_text - 1 if n_text_phonemes is not None else phonemes.numel()
-        # duration_scale slows it down: more frames per phoneme for rate_conditioning / rate_positions, a longer
-        # target for progress_conditioning
-        rate = max(prompt_frames.shape[0], 1) / max(n_prompt, 1) * c.duration_scale
-        # the prompt-paced length: progress_conditioning's target, the length prior's and the ratio guards' reference
-        self.target_frames = max(1, round(rate * n_text))
-        first_stop = self.min_frames(n_text)
-        if c.min_length_ratio > 0:
-            first_stop = max(first_stop, math.floor(c.min_length_ratio * self.target_frames))
-        limit = max_frames if max_frames is not None else self.max_frames(n_text)
-        if c.max_length_ratio > 0 and max_frames is None:
-            limit = max(first_stop + 1, min(limit, math.ceil(c.max_length_ratio * self.target_frames)))
-        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0,
-                        "target_frames": self.target_frames}
-        self.stopped = False
-        t0 = time.perf_counter()
-        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + limit + 1, dev)
-        drop = torch.arange(s, device=dev) >= k if guided else None
-        rates = torch.full((s,), rate, device=dev)
-        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
-                       cache, drop, rates, self._progress(0, s, dev))  # [S, C]
-        self._sync(dev)
-        self.timings["prefill_s"] = time.perf_counter() - t0
-        return h, cache, limit, first_stop
+        plan = self._plan(phonemes.numel(), prompt_frames.shape[0], n_text_phonemes, max_frames)
+        self.target_frames = plan.target
+        self._reset_timings(plan.target)
+        h, cache = self._prefill(phonemes, prompt_frames, plan, k)
+        return h, cache, plan.limit, plan.first_stop
 
-    def _progress(self, made: int, streams: int, device: torch.device) -> Tensor | None:
-        """u = frames made / target_frames for every stream, for a progress-conditioned LM (else None)."""
+    def _prefill(self, phonemes: Tensor, prompt_frames: Tensor, plan: _Plan, k: int) -> tuple[Tensor, KVCache]:
+        """Run one utterance's prefix into a new cache for k conditional (+ k text-dropped with CFG) streams →
+        (states [S, C], cache); adds the time to timings['prefill_s']."""
+        lm, dev = self.lm, phonemes.device
+        guided = self.config.cfg_scale != 1.0
+        s = 2 * k if guided else k
+        t0 = time.perf_counter()
+        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + plan.limit + 1, dev)
+        drop = torch.arange(s, device=dev) >= k if guided else None
+        rates = torch.full((s,), plan.rate, device=dev)
+        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
+                       cache, drop, rates, self._progress(0, s, dev, torch.tensor([float(plan.target)])))
+        self._sync(dev)
+        self.timings["prefill_s"] += time.perf_counter() - t0
+        return h, cache
+
+    def _progress(self, made: int, streams: int, device: torch.device,
+                  targets: Tensor | None = None) -> Tensor | None:
+        """u = frames made / target length for every stream, for a progress-conditioned LM (else None); targets [k]
+        (one per utterance, the conditional rows', repeated for the text-dropped ones) or `target_frames` for all."""
         if not self.lm.config.progress_conditioning:
             return None
+        if targets is not None:
+            return (made / targets.to(device)).repeat(streams // targets.numel())
         return torch.full((streams,), made / self.target_frames, device=device)
 
-    def _sample(self, h: Tensor, k: int, gen: torch.Generator | None) -> Tensor:
-        """States [S, C] → k frames [k, D] (CFG over the conditional first k rows and the text-dropped rest)."""
+    def _sample(self, h: Tensor, k: int, gen: Generators) -> Tensor:
+        """States [S, C] → k frames [k, D] (CFG over the conditional first k rows and the text-dropped rest);
+        `gen`: one generator, or one per row (each row then draws what it would alone)."""
         c = self.config
         t0 = time.perf_counter()
         guided = h.shape[0] > k
         denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale,
                               times=self._eval_times.to(h.device))
-        noise = c.temperature * torch.randn(k, self.lm.config.latent_dim, device=h.device, generator=gen)
+        noise = c.temperature * randn_rows((k, self.lm.config.latent_dim), h.device, gen)
         frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
         self._sync(h.device)
         self.timings["head_s"] += time.perf_counter() - t0
         return frame
 
-    def _step(self, frame: Tensor, cache: KVCache, streams: int, made: int) -> Tensor:
+    def _step(self, frame: Tensor, cache: KVCache, streams: int, made: int, targets: Tensor | None = None) -> Tensor:
         """Feed k frames [k, D] (the made-th of each stream) to all S streams (conditional and text-dropped rows
         alike) → states [S, C]."""
         t0 = time.perf_counter()
         h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache,
-                         self._progress(made, streams, frame.device))
+                         self._progress(made, streams, frame.device, targets))
         self._sync(frame.device)
         self.timings["transformer_s"] += time.perf_counter() - t0
         return h
@@ -224,6 +260,80 @@ class Generator:
             self._warn_length_guard(limit)
         self.timings.update(candidate_frames=lengths.tolist(), chosen=best)
         return GenerationOutput(frames=kept[best], stopped=self.stopped, timings=dict(self.timings), candidates=kept)
+
+    @torch.inference_mode()
+    def generate_batch(self, requests: Sequence[tuple[Tensor, Tensor, int | None]],
+                       seeds: Sequence[int | None] | None = None,
+                       max_frames: int | None = None) -> list[GenerationOutput]:
+        """Several utterances in one batch (throughput: at small batches a step costs about what one row does).
+
+        `requests`: (phonemes [P_b], prompt_frames [N_b, D], n_text_phonemes) per utterance, any lengths; `seeds`
+        one per request. Each output equals `generate` of its request alone with its seed, to float round-off:
+        rows are left-padded and keep their own positions, pace, guards and random generator. One candidate per
+        utterance (best-of-N batches its candidates already); an utterance that stops leaves the batch. Prefixes
+        are prefilled one utterance at a time (compute-bound), the steps batched. `timings`
+        are the batch's, with the utterance's own `frames`, `target_frames` and `batch_size`.
+        """
+        lm, c = self.lm, self.config
+        if c.candidates > 1:
+            raise ValueError(f"generate_batch samples one candidate per utterance (candidates={c.candidates}); "
+                             "use best_of per utterance for best-of-N")
+        n = len(requests)
+        seeds = list(seeds) if seeds is not None else [None] * n
+        if len(seeds) != n:
+            raise ValueError(f"{len(seeds)} seeds for {n} requests")
+        if n == 0:
+            return []
+        dev = requests[0][0].device
+        gens = [torch.Generator(device=dev).manual_seed(s) if s is not None else None for s in seeds]
+        plans = [self._plan(ph.numel(), pf.shape[0], nt, max_frames) for ph, pf, nt in requests]
+        guided = c.cfg_scale != 1.0
+        copies = 2 if guided else 1  # the conditional rows, then the text-dropped ones in the same order
+        self._reset_timings(0)
+        # prefill each utterance alone (compute-bound: batching gains nothing), then batch the steps
+        prefilled = [self._prefill(ph, pf, plan, 1) for (ph, pf, _), plan in zip(requests, plans)]
+        rows = [(r, j) for j in range(copies) for r in range(n)]  # the conditional rows, then the text-dropped
+        width = max(cache.length for _, cache in prefilled)
+        cache = KVCache.gather_rows([c for _, c in prefilled], rows, width + max(p.limit for p in plans) + 1)
+        h = torch.stack([prefilled[r][0][j] for r, j in rows])  # [S, C]
+        targets = torch.tensor([float(p.target) for p in plans], device=dev)
+        active = list(range(n))  # the utterances still in the batch, in row order
+        frames: list[list[Tensor]] = [[] for _ in range(n)]
+        stopped = [False] * n
+        for i in range(max(p.limit for p in plans)):
+            k = len(active)
+            stop = lm.stop_prob(h[:k]).cpu()
+            keep = []
+            for a, r in enumerate(active):
+                if i >= plans[r].limit:
+                    continue  # the length guard
+                if i >= plans[r].first_stop and float(stop[a]) > c.stop_threshold:
+                    stopped[r] = True
+                    continue
+                keep.append(a)
+            if not keep:
+                break
+            if len(keep) < k:  # finished utterances leave the batch (and the cache)
+                rows = torch.tensor([a + j * k for j in range(copies) for a in keep], device=dev)
+                cache.select(rows)
+                h = h.index_select(0, rows)
+                active = [active[a] for a in keep]
+            frame = self._sample(h, len(active), [gens[r] for r in active])
+            for a, r in enumerate(active):
+                frames[r].append(frame[a])
+            self.timings["frames"] += len(active)
+            if any(i + 1 < plans[r].limit for r in active):
+                h = self._step(frame, cache, h.shape[0], i + 1, targets[active])
+        guarded = [r for r in range(n) if not stopped[r]]
+        if guarded:
+            log.warning("%d of %d utterances hit the length guard before the stop classifier fired; the text may "
+                        "be cut off", len(guarded), n)
+        d = lm.config.latent_dim
+        shared = dict(self.timings, batch_size=n)
+        return [GenerationOutput(frames=torch.stack(f).float() if f else requests[r][1].new_zeros(0, d).float(),
+                                 stopped=stopped[r],
+                                 timings=dict(shared, frames=len(f), target_frames=plans[r].target))
+                for r, f in enumerate(frames)]
 
     def generate(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
                  seed: int | None = None, max_frames: int | None = None) -> GenerationOutput:

@@ -7,6 +7,8 @@ C model width. The KV cache keeps one fp32 tensor per layer ([2, B, H, S_max, K]
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -86,15 +88,63 @@ class SwiGLU(nn.Module):
 
 class KVCache:
     """Keys/values of past positions: one fp32 tensor [2, B, H, S_max, K] per layer, the fill length, and the
-    RoPE position of the next token (`position`; equals `length` unless the model restarts a stream's positions)."""
+    RoPE position of the next token (`position`; equals `length` unless the model restarts a stream's positions).
+
+    Rows of different prefix lengths (batched generation of several utterances, `gather_rows`) are left-padded:
+    `pad` [B] holds each row's count of padding slots at the start, which no query attends to, and `position` is
+    then a tensor [B] (each row's next RoPE position). `select` keeps some rows (a finished utterance leaves)."""
 
     def __init__(self, n_layer: int, batch: int, n_head: int, head_dim: int, max_len: int,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
         self.layers = [torch.zeros(2, batch, n_head, max_len, head_dim, device=device, dtype=dtype)
                        for _ in range(n_layer)]
         self.length = 0
-        self.position = 0
+        self.position: int | Tensor = 0
         self.position_scale: Tensor | None = None  # [B]: RoPE position = position × scale (rate_positions)
+        self.pad: Tensor | None = None  # [B] left-padding slots per row; None = no row is padded
+
+    @classmethod
+    def gather_rows(cls, caches: Sequence["KVCache"], rows: Sequence[tuple[int, int]], max_len: int) -> "KVCache":
+        """One cache of rows taken from others: rows[i] = (cache index, row) is row i, its filled positions
+        right-aligned to the longest (left padding in `pad`), with its own next position (and rate-position
+        scale). Prefill each utterance alone, then batch their steps: a row's states are what they were alone."""
+        src = [caches[c] for c, _ in rows]
+        width = max(c.length for c in src)
+        first = src[0].layers[0]
+        _, _, n_head, _, head_dim = first.shape
+        out = cls(len(src[0].layers), len(rows), n_head, head_dim,
+                  max(max_len, width), first.device, first.dtype)
+        for layer in range(len(out.layers)):
+            for i, (cache, (_, r)) in enumerate(zip(src, rows)):
+                out.layers[layer][:, i, :, width - cache.length : width] = cache.layers[layer][:, r, :, : cache.length]
+        out.length = width
+        out.pad = torch.tensor([width - c.length for c in src], device=first.device)
+        out.position = torch.tensor([int(c.position if isinstance(c.position, int) else c.position[r])
+                                     for c, (_, r) in zip(src, rows)], device=first.device)
+        if any(c.position_scale is not None for c in src):
+            out.position_scale = torch.stack([c.position_scale[r] for c, (_, r) in zip(src, rows)])
+        return out
+
+    def key_mask(self, n_keys: int) -> Tensor | None:
+        """[B, 1, 1, n_keys] True where a key is real (not left padding), or None when no row is padded."""
+        if self.pad is None:
+            return None
+        return (torch.arange(n_keys, device=self.pad.device)[None] >= self.pad[:, None])[:, None, None]
+
+    def select(self, rows: Tensor) -> None:
+        """Keep only the batch rows `rows` (long [B'], in that order)."""
+        kept = []
+        for buf in self.layers:  # only the filled positions are copied
+            out = buf.new_empty(buf.shape[0], rows.numel(), *buf.shape[2:])
+            out[:, :, :, : self.length] = buf[:, :, :, : self.length].index_select(1, rows)
+            kept.append(out)
+        self.layers = kept
+        if isinstance(self.position, Tensor):
+            self.position = self.position.index_select(0, rows)
+        if self.position_scale is not None:
+            self.position_scale = self.position_scale.index_select(0, rows)
+        if self.pad is not None:
+            self.pad = self.pad.index_select(0, rows)
 
     @property
     def max_len(self) -> int:
@@ -144,15 +194,20 @@ class Attention(nn.Module):
         q, k = self.rope(q, k, positions if positions is not None else  # [B, H, L, K] each
                          (cache.position if cache is not None else 0))
         past = start > 0
+        real = None
         if cache is not None:
             k, v = cache.update(layer, k, v)  # [B, H, S, K]
-        if not past:
+            real = cache.key_mask(k.shape[2])  # [B, 1, 1, S] or None
+        if real is None and not past:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=n > 1)
-        elif n == 1:
+        elif real is None and n == 1:
             y = F.scaled_dot_product_attention(q, k, v)  # one new query sees every cached key
-        else:  # a chunk after a cached prefix: query i sees keys up to start + i
+        else:  # a chunk after a cached prefix, or left-padded rows: query i sees keys up to start + i
             s = k.shape[2]
             allowed = torch.ones(n, s, dtype=torch.bool, device=x.device).tril(diagonal=s - n)
+            if real is not None:  # no padding key; a padding query sees itself only (no empty softmax row)
+                own = torch.arange(s, device=x.device)[None] == torch.arange(s - n, s, device=x.device)[:, None]
+                allowed = (allowed & real) | own  # [B, 1, L, S]
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         y = y.transpose(1, 2).reshape(b, n, c).to(x.dtype)  # [B, H, L, K] → [B, L, C]
         return self.proj(y)

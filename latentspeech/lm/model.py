@@ -384,6 +384,8 @@ class LatentLM(nn.Module):
         positions = None
         if cache.position_scale is not None:  # rate_positions: the audio stream's position j·ref / r
             positions = (cache.position * cache.position_scale)[:, None]  # [B, 1]
+        elif isinstance(cache.position, Tensor):  # rows of their own positions (KVCache.gather_rows)
+            positions = cache.position[:, None]  # [B, 1]
         return self._run(x, cache, positions)[:, -1]
 
     def stop_prob(self, hidden: Tensor) -> Tensor:

@@ -21,10 +21,21 @@ from torch import Tensor
 
 from latentspeech.lm.schedule import CosineSchedule, Prediction
 
-__all__ = ["Denoiser", "DPMSolverPP", "DDIM", "CFGDenoiser", "make_sampler", "SOLVERS"]
+__all__ = ["Denoiser", "DPMSolverPP", "DDIM", "CFGDenoiser", "make_sampler", "randn_rows", "SOLVERS"]
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
 SOLVERS = ("dpm++2m", "ddim", "ddpm")
+Generators = torch.Generator | list[torch.Generator | None] | None  # one for all rows, or one per row
+
+
+def randn_rows(shape: tuple[int, ...], device: torch.device | str, generator: Generators = None) -> Tensor:
+    """N(0, I) of `shape` [M, ...]; with a list of M generators row m comes from the m-th (None: the global RNG),
+    so a row draws what it would draw alone (batched generation of several utterances, each with its seed)."""
+    if not isinstance(generator, list):
+        return torch.randn(shape, device=device, generator=generator)
+    if len(generator) != shape[0]:
+        raise ValueError(f"{len(generator)} generators for {shape[0]} rows")
+    return torch.cat([torch.randn((1, *shape[1:]), device=device, generator=g) for g in generator])
 
 
 class _Sampler:
@@ -60,7 +71,7 @@ class DPMSolverPP(_Sampler):
         self.order = order
 
     @torch.no_grad()
-    def sample(self, denoise: Denoiser, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    def sample(self, denoise: Denoiser, noise: Tensor, generator: Generators = None) -> Tensor:
         """noise [M, D] (at t = 1) → sample [M, D]; deterministic (`generator` unused)."""
         ts = self.timesteps(noise.device)
         lam = self.schedule.log_snr(ts)
@@ -89,8 +100,8 @@ class DDIM(_Sampler):
         self.eta = eta
 
     @torch.no_grad()
-    def sample(self, denoise: Denoiser, noise: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """noise [M, D] → sample [M, D]; η > 0 draws fresh noise from `generator` each step."""
+    def sample(self, denoise: Denoiser, noise: Tensor, generator: Generators = None) -> Tensor:
+        """noise [M, D] → sample [M, D]; η > 0 draws fresh noise from `generator` (or one per row) each step."""
         ts = self.timesteps(noise.device)
         alpha, sigma = self.schedule.alpha_sigma(ts)
         x = noise.float()
@@ -104,7 +115,7 @@ class DDIM(_Sampler):
                 c = self.eta * (s_s / sigma[i]) * ratio.clamp(min=0).sqrt()
             x = a_s * x0 + (s_s**2 - c**2).clamp(min=0).sqrt() * eps
             if self.eta > 0 and i < self.steps - 1:
-                x = x + c * torch.randn(x.shape, device=x.device, generator=generator)
+                x = x + c * randn_rows(x.shape, x.device, generator)
         return x
 
 
