@@ -242,3 +242,36 @@ print("BAD", bad)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "BAD []" in out.stdout, out.stdout
+
+
+def test_synthesize_batch_gives_each_request_what_synthesize_gives_it(tts, prompt, tmp_path):
+    other = tmp_path / "other.wav"
+    sr = 22_050  # resampled like any prompt
+    t = np.arange(int(2.0 * sr)) / sr
+    sf.write(other, (0.2 * np.sin(2 * np.pi * 120 * t) * (0.7 + 0.3 * np.sin(2 * np.pi * 4 * t))).astype(np.float32), sr)
+    long = "The first sentence is here. A second one follows it! And then a third, quite long, sentence?"
+    requests = [("Hello world.", prompt, "A short prompt."), (long, other, "Another prompt."),
+                ("Good morning.", other, "Another prompt.")]
+    options = dict(seed=3, max_chunk_phonemes=40, cfg_scale=2.0)
+    together = tts.synthesize_batch(requests, batch_size=2, **options)  # 5 chunks in batches of 2
+    assert len(together) == 3 and together[1].timings["chunks"] >= 3
+    for request, out in zip(requests, together):
+        alone = tts.synthesize(*request, **options)
+        assert out.wav.shape == alone.wav.shape and out.timings["frames"] == alone.timings["frames"]
+        np.testing.assert_allclose(out.wav, alone.wav, atol=1e-5)
+        assert out.timings["chunks"] == alone.timings["chunks"] and out.timings["batch_size"] == 2
+    assert len({r.timings["rtf"] for r in together}) == 1  # the call's throughput
+    assert sum(r.timings["total_s"] for r in together) == pytest.approx(together[0].timings["rtf"]
+                                                                         * sum(r.seconds for r in together))
+
+
+def test_synthesize_batch_names_the_bad_request_and_refuses_best_of_n(tts, prompt, tmp_path):
+    good = ("Hello.", prompt, "A prompt.")
+    with pytest.raises(InputError, match="request 1: prompt wav .* does not exist") as e:
+        tts.synthesize_batch([good, ("Hi.", tmp_path / "missing.wav", "A prompt.")])
+    assert e.value.request == 1 and e.value.reason.startswith("prompt wav")
+    with pytest.raises(InputError, match="one candidate per utterance"):
+        tts.synthesize_batch([good], candidates=2)
+    with pytest.raises(InputError, match="batch_size must be >= 1"):
+        tts.synthesize_batch([good], batch_size=0)
+    assert tts.synthesize_batch([]) == []

@@ -310,3 +310,41 @@ def test_export_refuses_best_of_n_for_an_lm_without_ctc_head(tmp_path, capsys):
                  "--decode-config", str(decode)]) == 1
     err = [ln for ln in capsys.readouterr().err.splitlines() if "error:" in ln]
     assert len(err) == 1 and "best-of-4" in err[0] and "CTC head" in err[0]
+
+
+def test_batch_size_writes_the_same_audio_as_one_at_a_time(model_dir, tmp_path, capsys):
+    _wav(tmp_path / "p1.wav")
+    _wav(tmp_path / "p2.wav", seconds=2.0, sr=22_050)
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1|First prompt.|p1.wav|Hello there.\nu2|Second prompt.|p2.wav|Good morning, world.\n"
+                    "u3|First prompt.|p1.wav|A somewhat longer sentence to say.\n")
+    one, three = tmp_path / "one", tmp_path / "three"
+    assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(one), "--max-seconds", "0.4")) == 0
+    assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(three), "--max-seconds", "0.4",
+                     "--batch-size", "3")) == 0
+    for utt in ("u1", "u2", "u3"):
+        a, _ = sf.read(one / f"{utt}.wav")
+        b, _ = sf.read(three / f"{utt}.wav")
+        assert a.shape == b.shape and np.abs(a - b).max() <= 2 / 32768  # 16-bit files: a step of round-off
+    lines = [json.loads(x) for x in (three / "generation.jsonl").read_text().splitlines()]
+    assert sorted(x["utt"] for x in lines) == ["u1", "u2", "u3"] and all(x["batch_size"] == 3 for x in lines)
+    assert "wrote 3 files" in capsys.readouterr().out
+
+
+def test_batch_size_usage_errors_and_a_bad_line_named(model_dir, prompt, tmp_path, capsys):
+    for extra, message in ((["--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x", "--out",
+                             str(tmp_path / "o.wav"), "--batch-size", "2"], "--batch-size is for --text-file"),
+                           (["--text-file", "m.lst", "--out-dir", str(tmp_path), "--batch-size", "0"],
+                            "--batch-size must be >= 1"),
+                           (["--text-file", "m.lst", "--out-dir", str(tmp_path), "--batch-size", "2",
+                             "--candidates", "2"], "one candidate per utterance")):
+        with pytest.raises(SystemExit) as e:
+            main(_tts(model_dir, *extra))
+        assert e.value.code == 2 and message in capsys.readouterr().err
+    _wav(tmp_path / "p1.wav")
+    sf.write(tmp_path / "quiet.wav", np.zeros(32_000, dtype=np.float32), 16_000)
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1|First prompt.|p1.wav|Hello there.\nu2|Second.|quiet.wav|Good morning.\n")
+    error = _one_line_error(capsys, main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(tmp_path / "g"),
+                                              "--batch-size", "2")))
+    assert error.startswith("latentspeech tts: error: u2: prompt wav") and "silent" in error

@@ -5,6 +5,7 @@
     latentspeech tts --text "Hello." --prompt-wav p.wav --prompt-text "..." --out out.wav [--model default]
     latentspeech tts --text "Hello." --prompt espeak-f4 --out out.wav   # an example prompt shipped with the model
     latentspeech tts --text-file meta.lst --out-dir gen/          # seed-tts-eval list utt|prompt_text|prompt_wav|text
+                                                                   # (--batch-size 8: 8 utterances per LM batch)
                                                                    # (+ gen/generation.jsonl: timings, best-of-N scores)
     latentspeech tts --list-models
     latentspeech train-reader --config conf/reader.yaml --data dump/phn/train --latents dump/latents/vae/train \
@@ -146,6 +147,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (0 = torch's default); batch-1 decoding is latency-bound: on a "
                         "shared 2-core machine 2 threads ran 5-30x slower than 1 (benchmarks/tts_speed.py)")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="--text-file: utterances generated together in one LM batch (same audio, more throughput: "
+                        "benchmarks/tts_batch.py); one candidate each")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     _add_decode_args(p)
     p.set_defaults(func=cmd_tts, _parser=p)
@@ -316,6 +320,12 @@ def cmd_tts(args) -> int:
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
+    if args.batch_size < 1:
+        usage(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.batch_size > 1 and not batch:
+        usage("--batch-size is for --text-file (several utterances)")
+    if args.batch_size > 1 and (options["candidates"] or 1) > 1:
+        usage("--batch-size > 1 samples one candidate per utterance; drop --candidates or use --batch-size 1")
     if options["duration_scale"] is not None and options["duration_scale"] <= 0:
         usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
     for key in ("cfg_scale", "temperature", "max_seconds", "length_weight", "min_length_ratio", "max_length_ratio",
@@ -375,16 +385,31 @@ def cmd_tts(args) -> int:
     total_audio = total_time = 0.0
     quiet = args.quiet or not sys.stderr.isatty()
     log_path = out_dir / GENERATION_LOG
-    for e in tqdm(todo, desc="tts", unit="utt", disable=quiet):
-        try:
-            result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, seed=args.seed, **options)
-        except InputError as err:
-            raise InputError(f"{e.utt}: {err}") from None
-        _write(result, gen_wav_path(out_dir, e.utt))
-        with open(log_path, "a", encoding="utf-8") as f:  # one line per utterance, appended as it is written
-            f.write(json.dumps({"utt": e.utt, "seed": args.seed, **result.timings}) + "\n")
-        total_audio += result.seconds
-        total_time += result.timings["total_s"]
+    if args.batch_size > 1:
+        if tts.decode_options(**options).candidates > 1:
+            raise InputError("--batch-size > 1 samples one candidate per utterance, but this model's decode config "
+                             "asks for best-of-N: pass --candidates 1 or use --batch-size 1")
+        todo = sorted(todo, key=lambda e: len(e.text))  # similar lengths share a batch (same audio either way)
+    groups = [todo[i : i + args.batch_size] for i in range(0, len(todo), args.batch_size)]
+    with tqdm(total=len(todo), desc="tts", unit="utt", disable=quiet) as bar:
+        for group in groups:
+            try:
+                if len(group) == 1:
+                    results = [tts.synthesize(group[0].text, group[0].prompt_wav, group[0].prompt_text,
+                                              seed=args.seed, **options)]
+                else:
+                    results = tts.synthesize_batch([(e.text, e.prompt_wav, e.prompt_text) for e in group],
+                                                   seed=args.seed, batch_size=args.batch_size, **options)
+            except InputError as err:
+                i, reason = getattr(err, "request", 0), getattr(err, "reason", str(err))
+                raise InputError(f"{group[i].utt}: {reason}") from None
+            for e, result in zip(group, results):
+                _write(result, gen_wav_path(out_dir, e.utt))
+                with open(log_path, "a", encoding="utf-8") as f:  # one line per utterance, appended as written
+                    f.write(json.dumps({"utt": e.utt, "seed": args.seed, **result.timings}) + "\n")
+                total_audio += result.seconds
+                total_time += result.timings["total_s"]
+            bar.update(len(group))
     rtf = total_time / total_audio if total_audio else 0.0
     print(f"wrote {len(todo)} files to {out_dir} ({total_audio:.1f} s, RTF {rtf:.2f})")
     return 0
