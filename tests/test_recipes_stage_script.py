@@ -62,6 +62,7 @@ def test_unknown_option_is_a_one_line_usage_error(recipe):
     (("--tempo_factors", "0.8 1"), "'1' is not a positive number other than 1"),
     (("--tempo_factors", "fast"), "'fast' is not a positive number"),
     (("--tempo_every", "0"), "--tempo_every must be >= 1"),
+    (("--inference_batch_size", "0"), "--inference_batch_size must be >= 1"),
 ])
 def test_bad_arguments_exit_2_with_a_message(recipe, args, message):
     r = recipe(*args)
@@ -247,6 +248,15 @@ def test_tiny_mode_caps_the_eval_lists(recipe):
     tts_calls = [c for c in calls(recipe.log) if c[0] == "tts"]
     listed = sum(len((recipe.dir / c[c.index("--text-file") + 1]).read_text().splitlines()) for c in tts_calls)
     assert listed == 4                                                 # 2 per list x (cross, continuation)
+    assert all(c[c.index("--batch-size") + 1] == "1" for c in tts_calls)
+
+
+def test_inference_batch_size_reaches_synthesis_and_not_the_decode_tag(recipe):
+    r = recipe("--tiny", "true", "--tiny_eval_utts", "2", "--inference_batch_size", "8")
+    assert r.returncode == 0, r.stderr
+    tts_calls = [c for c in calls(recipe.log) if c[0] == "tts"]
+    assert tts_calls and all(c[c.index("--batch-size") + 1] == "8" for c in tts_calls)
+    assert all("--out-dir" in c and "/decode_decode/" in c[c.index("--out-dir") + 1] for c in tts_calls)
 
 
 @pytest.mark.slow
