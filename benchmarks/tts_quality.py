@@ -5,6 +5,7 @@
     ... --steps 10 --cfg 1.5 2.5 --temperature 1.0 0.5 0.3     # the head's noise scale too
     ... --steps 10 --cfg 1.5 --candidates 1 2 4                 # best-of-N reranked by the LM's CTC head
     ... --max-utts 105 --steps 10 --cfg 2.5 --seeds 0 1         # two sampling seeds: one row each + their mean
+    ... --batch-size 16                                         # 16 utterances per LM batch: same audio, ~2.3x faster
 
 (a) quality on held-out speakers: WER / CER (Whisper tiny.en) and SIM-o (resemblyzer, against the prompt) with
     95% bootstrap CIs, for the ground truth, the model's own σ-VAE resynthesis, and the TTS at every steps × CFG;
@@ -62,8 +63,10 @@ def speed_cells(timing: dict | None) -> str:
 
 
 def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa_utts: int,
-                       temperature: float | None = None, candidates: int | None = None, seed: int = 0) -> dict:
-    """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json)."""
+                       temperature: float | None = None, candidates: int | None = None, seed: int = 0,
+                       batch_size: int = 1) -> dict:
+    """Write <out_dir>/<utt>.wav for every entry; return RTF and time-to-first-audio (cached in timing.json).
+    batch_size > 1 (one candidate only): `synthesize_batch`, the same audio, RTF = throughput."""
     from latentspeech.audio.io import save_audio
 
     timing_file = out_dir / "timing.json"
@@ -72,9 +75,15 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
     out_dir.mkdir(parents=True, exist_ok=True)
     synth_s = audio_s = 0.0
     stopped = 0
-    for e in entries:
-        result = tts.synthesize(e.text, e.prompt_wav, e.prompt_text, steps=steps, cfg_scale=cfg,
-                                temperature=temperature, seed=seed, candidates=candidates)
+    options = dict(steps=steps, cfg_scale=cfg, temperature=temperature, seed=seed)
+    if batch_size > 1 and (candidates or tts.decode_options().candidates) == 1:
+        groups = [entries[i : i + batch_size] for i in range(0, len(entries), batch_size)]
+        done = [(e, r) for g in groups for e, r in zip(g, tts.synthesize_batch(
+            [(e.text, e.prompt_wav, e.prompt_text) for e in g], batch_size=batch_size, **options))]
+    else:
+        done = [(e, tts.synthesize(e.text, e.prompt_wav, e.prompt_text, candidates=candidates, **options))
+                for e in entries]
+    for e, result in done:
         save_audio(out_dir / f"{e.utt}.wav", result.wav, result.sample_rate)
         synth_s += result.timings["total_s"]
         audio_s += result.seconds
@@ -87,7 +96,7 @@ def synthesize_setting(tts, entries, out_dir: Path, steps: int, cfg: float, ttfa
             firsts.append(time.perf_counter() - t0)
             break
     timing = {"steps": steps, "cfg": cfg, "temperature": temperature, "candidates": candidates, "seed": seed,
-              "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
+              "batch_size": batch_size, "utts": len(entries), "audio_s": audio_s, "synth_s": synth_s,
               "rtf": synth_s / audio_s if audio_s else float("nan"), "stopped": stopped,
               "first_audio_s": sum(firsts) / len(firsts) if firsts else float("nan")}
     timing_file.write_text(json.dumps(timing, indent=2))
@@ -121,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="sampling seeds: each setting is synthesised and scored once per seed (seed 0's dirs keep "
                         "their names, others end in _seed<N>); with several, a row of their per-utterance mean")
     p.add_argument("--ttfa-utts", type=int, default=3, help="utterances streamed to time the first audio")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="utterances per LM batch for one-candidate settings: the same audio, ~2.3x faster on one "
+                        "thread; RTF is then the batch's throughput")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
     p.add_argument("--threads", type=int, default=1, help="torch threads for synthesis and Whisper")
     p.add_argument("--work-dir", required=True, help="meta list, wavs, timings and scores go here")
@@ -158,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         timings, score_dirs = [], []
         for seed in args.seeds:
             gen = work / _tag(steps, cfg, temp, n, seed)
-            timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp, n, seed)
+            timing = synthesize_setting(tts, entries, gen, steps, cfg, args.ttfa_utts, temp, n, seed,
+                                        args.batch_size)
             name = setting + (f", seed {seed}" if len(args.seeds) > 1 else "")
             quality.append((name, timing, score(cli, meta, gen, args.threads)))
             timings.append(timing)
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
              f"(sampling seed{'s' * (len(args.seeds) > 1)} {seeds}), {args.dtype}, {args.threads} thread(s), {cpu}; the model's decode defaults otherwise "
              f"(temperature {tts.decode_options().temperature:g}, solver {tts.decode_options().solver}). "
              "WER/CER: Whisper tiny.en; SIM-o: resemblyzer cosine to the prompt; 95% bootstrap CIs. RTF = synthesis time / audio time (whole utterances, VAE "
-             f"decode included); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances"
+             f"decode included{f'; one-candidate rows {args.batch_size} utterances per batch' if args.batch_size > 1 else ''}); first audio = `TTS.stream` first chunk, mean of {args.ttfa_utts} utterances"
              f"{' (not timed: --ttfa-utts 0)' if args.ttfa_utts == 0 else ''}.", "",
              "| audio | WER % | CER % | SIM-o | RTF | first audio s | stopped by the stop head |",
              "|---|---|---|---|---|---|---|"]
