@@ -248,7 +248,8 @@ def test_synthesize_batch_gives_each_request_what_synthesize_gives_it(tts, promp
     other = tmp_path / "other.wav"
     sr = 22_050  # resampled like any prompt
     t = np.arange(int(2.0 * sr)) / sr
-    sf.write(other, (0.2 * np.sin(2 * np.pi * 120 * t) * (0.7 + 0.3 * np.sin(2 * np.pi * 4 * t))).astype(np.float32), sr)
+    wav = 0.2 * np.sin(2 * np.pi * 120 * t) * (0.7 + 0.3 * np.sin(2 * np.pi * 4 * t))
+    sf.write(other, wav.astype(np.float32), sr)
     long = "The first sentence is here. A second one follows it! And then a third, quite long, sentence?"
     requests = [("Hello world.", prompt, "A short prompt."), (long, other, "Another prompt."),
                 ("Good morning.", other, "Another prompt.")]

@@ -57,7 +57,7 @@ def test_training_lowers_the_ctc_loss_and_resumes(tmp_path):
     exp = tmp_path / "exp_reader"
     args = ["train-reader", "--config", "egs/synth/tts1/conf/reader.yaml", "--data", str(phn), "--latents", str(lat),
             "--valid-data", str(phn), "--valid-latents", str(lat), "--exp-dir", str(exp), *TRAIN_SET]
-    from latentspeech.lm.train_reader import ReaderTrainConfig, _dataset, evaluate_reader
+    from latentspeech.lm.train_reader import _dataset, evaluate_reader
     from latentspeech.lm.train import load_vocab
     from latentspeech.data.batching import DynamicBatchSampler
     from latentspeech.data.datasets import collate_lm

@@ -119,10 +119,6 @@ class Generator:
     def _start(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None, max_frames: int | None,
                k: int) -> tuple[Tensor, KVCache, int, int]:
         """Prefill k conditional (+ k text-dropped with CFG) streams → (states [S, C], cache, limit, first_stop)."""
-        lm, c = self.lm, self.config
-        dev = phonemes.device
-        guided = c.cfg_scale != 1.0
-        s = 2 * k if guided else k
         plan = self._plan(phonemes.numel(), prompt_frames.shape[0], n_text_phonemes, max_frames)
         self.target_frames = plan.target
         self._reset_timings(plan.target)
