@@ -348,3 +348,25 @@ def test_batch_size_usage_errors_and_a_bad_line_named(model_dir, prompt, tmp_pat
     error = _one_line_error(capsys, main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(tmp_path / "g"),
                                               "--batch-size", "2")))
     assert error.startswith("latentspeech tts: error: u2: prompt wav") and "silent" in error
+
+
+def test_cfg_interval_reaches_the_decoder_and_is_range_checked(model_dir, prompt, tmp_path, capsys, monkeypatch):
+    import latentspeech.lm.generate as generate
+
+    seen = []
+
+    class Recording(generate.CFGDenoiser):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("interval"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(generate, "CFGDenoiser", Recording)
+    base = ["--text", "Hi there.", "--prompt-wav", prompt, "--prompt-text", "A prompt.", "--max-seconds", "0.2"]
+    assert main(_tts(model_dir, *base, "--out", str(tmp_path / "a.wav"))) == 0
+    assert seen and set(seen) == {(0.0, 1.0)}                           # the default: every step guided
+    seen.clear()
+    assert main(_tts(model_dir, *base, "--out", str(tmp_path / "b.wav"), "--cfg-interval", "0.5", "1")) == 0
+    assert seen and set(seen) == {(0.5, 1.0)}
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, *base, "--out", str(tmp_path / "x.wav"), "--cfg-interval", "0.8", "0.2"))
+    assert e.value.code == 2 and "--cfg-interval needs 0 <= T_MIN <= T_MAX <= 1" in capsys.readouterr().err

@@ -368,3 +368,9 @@ def test_generate_batch_refuses_best_of_n_and_mismatched_seeds():
     with pytest.raises(ValueError, match="3 seeds for 4 requests"):
         gen.generate_batch(_requests(), seeds=[0, 1, 2])
     assert gen.generate_batch([]) == []
+
+
+@pytest.mark.parametrize("lo,hi", [(0.6, 0.4), (-0.1, 1.0), (0.0, 1.5)])
+def test_decode_config_checks_the_cfg_interval(lo, hi):
+    with pytest.raises(ValueError, match="need 0 <= cfg_t_min <= cfg_t_max <= 1"):
+        DecodeConfig(cfg_t_min=lo, cfg_t_max=hi)

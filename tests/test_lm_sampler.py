@@ -183,3 +183,33 @@ def test_randn_rows_draws_each_row_from_its_own_generator():
     assert torch.equal(one, torch.randn((2, 3), generator=torch.Generator().manual_seed(4)))
     with pytest.raises(ValueError, match="1 generators for 2 rows"):
         randn_rows((2, 3), "cpu", gens[:1])
+
+
+@pytest.mark.parametrize("precomputed", [False, True])
+def test_cfg_interval_guides_inside_it_and_runs_the_conditional_half_alone_outside(precomputed):
+    from latentspeech.lm.head import DiffusionHead
+
+    torch.manual_seed(0)
+    head = DiffusionHead(latent_dim=4, cond_dim=8, width=16, depth=2)
+    for p in head.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    cond, uncond, noise = torch.randn(3, 8), torch.randn(3, 8), torch.randn(3, 4)
+    sampler = DPMSolverPP(SCHED, steps=6)
+    times = sampler.eval_times()
+    rows = []  # rows per head evaluation (the full path runs forward_modulated too)
+    forward_modulated = head.forward_modulated
+    head.forward_modulated = lambda x, mods: rows.append(x.shape[0]) or forward_modulated(x, mods)
+    kw = {"times": times} if precomputed else {}
+
+    def sample(scale, interval=(0.0, 1.0), uncond_rows=uncond):
+        rows.clear()
+        with torch.no_grad():
+            return sampler.sample(CFGDenoiser(head, cond, uncond_rows, scale, interval=interval, **kw), noise)
+
+    inside = [float(t) for t in times if 0.5 <= float(t) <= 1.0]
+    assert 0 < len(inside) < 6
+    half = sample(2.5, (0.5, 1.0))
+    assert rows == [6 if float(t) >= 0.5 else 3 for t in times]        # uncond rows only where guided
+    torch.testing.assert_close(sample(2.5, (0.0, 1.0)), sample(2.5))    # the whole range = always guided
+    torch.testing.assert_close(sample(2.5, (0.0, 0.0)), sample(1.0, uncond_rows=None))  # empty = unguided
+    assert not torch.allclose(half, sample(2.5)) and not torch.allclose(half, sample(1.0, uncond_rows=None))

@@ -45,6 +45,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--steps", type=int, default=None, help=f"diffusion solver steps per frame (default {d.steps})")
     g.add_argument("--cfg-scale", "--cfg", dest="cfg_scale", type=float, default=None,
                    help=f"classifier-free guidance scale, 1 = off (default {d.cfg_scale})")
+    g.add_argument("--cfg-interval", nargs=2, type=float, default=None, metavar=("T_MIN", "T_MAX"),
+                   help=f"guide only at diffusion times T_MIN <= t <= T_MAX (1 = noise); the other solver steps "
+                        f"run the conditional half alone (default {d.cfg_t_min:g} {d.cfg_t_max:g})")
     g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
     g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None, help=f"(default {d.solver})")
     if sampling_only:
@@ -170,7 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="remake utterances already dumped")
     _add_decode_args(p, sampling_only=True)
-    p.set_defaults(func=cmd_dump_gta_latents)
+    p.set_defaults(func=cmd_dump_gta_latents, _parser=p)
 
 
 def _check_dump_dirs(args) -> None:
@@ -246,12 +249,22 @@ def cmd_dump_gta_latents(args) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     decode = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
-              "solver": args.solver}
+              "solver": args.solver, **_cfg_interval(args)}
     dump_gta_latents(args.model, args.data, args.latents, args.out, decode=decode,
                      prompt_seconds=args.prompt_seconds, seed=args.seed, max_utts=args.max_utts,
                      shard=parse_shard(args.shard) if args.shard else None, force=args.force,
                      device=_device(args.device))
     return 0
+
+
+def _cfg_interval(args) -> dict:
+    """--cfg-interval T_MIN T_MAX → DecodeConfig's cfg_t_min / cfg_t_max (None: the model's)."""
+    if args.cfg_interval is None:
+        return {"cfg_t_min": None, "cfg_t_max": None}
+    lo, hi = args.cfg_interval
+    if not 0.0 <= lo <= hi <= 1.0:
+        args._parser.error(f"--cfg-interval needs 0 <= T_MIN <= T_MAX <= 1, got {lo:g} {hi:g}")
+    return {"cfg_t_min": lo, "cfg_t_max": hi}
 
 
 def _decode_config(path: str | None):
@@ -316,7 +329,7 @@ def cmd_tts(args) -> int:
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
                "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank,
                "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio,
-               "prompt_max_pace": args.prompt_max_pace}
+               "prompt_max_pace": args.prompt_max_pace, **_cfg_interval(args)}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")

@@ -158,7 +158,7 @@ class Generator:
         t0 = time.perf_counter()
         guided = h.shape[0] > k
         denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale,
-                              times=self._eval_times.to(h.device))
+                              times=self._eval_times.to(h.device), interval=(c.cfg_t_min, c.cfg_t_max))
         noise = c.temperature * randn_rows((k, self.lm.config.latent_dim), h.device, gen)
         frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
         self._sync(h.device)

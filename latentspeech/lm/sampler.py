@@ -126,12 +126,15 @@ class CFGDenoiser:
     half is run, which is exactly the unguided path. `times`: the sampler's `eval_times()`; with a
     `DiffusionHead` the adaLN modulations of all those steps are then computed in one batch up front, and a
     call at the i-th of them runs only the x_t path (the same output to float round-off; a call at any other
-    time takes the full path).
+    time takes the full path). `interval` (t_min, t_max): guide only at times t_min <= t <= t_max (t = 1 is
+    noise), elsewhere run the conditional half alone (a guidance interval, Kynkäänniemi et al. 2024).
     """
 
     def __init__(self, head: Callable[[Tensor, Tensor, Tensor], Tensor], cond: Tensor,
-                 uncond: Tensor | None = None, scale: float = 1.0, times: Tensor | None = None):
+                 uncond: Tensor | None = None, scale: float = 1.0, times: Tensor | None = None,
+                 interval: tuple[float, float] = (0.0, 1.0)):
         self.head, self.cond, self.uncond, self.scale = head, cond, uncond, scale
+        self.interval = interval
         self.calls = 0
         rows = torch.cat([cond, uncond]) if self.guided else cond  # [R, C]: what each head call conditions on
         self._rows = rows
@@ -150,12 +153,17 @@ class CFGDenoiser:
     def __call__(self, x_t: Tensor, t: Tensor) -> Tensor:
         i = self.calls
         self.calls += 1
-        x_in = torch.cat([x_t, x_t]) if self.guided else x_t
-        if i < len(self._mods) and float(t[0]) == self._times[i] and bool((t == t[0]).all()):
-            out = self.head.forward_modulated(x_in, self._mods[i])
+        first = float(t[0])
+        guide = self.guided and self.interval[0] <= first <= self.interval[1]
+        x_in = torch.cat([x_t, x_t]) if guide else x_t
+        if i < len(self._mods) and first == self._times[i] and bool((t == t[0]).all()):
+            mods = self._mods[i]
+            if self.guided and not guide:  # the conditional rows' modulations only
+                mods = [tuple(m[: x_t.shape[0]] for m in mod) for mod in mods]
+            out = self.head.forward_modulated(x_in, mods)
         else:
-            out = self.head(x_in, torch.cat([t, t]) if self.guided else t, self._rows)
-        if not self.guided:
+            out = self.head(x_in, torch.cat([t, t]) if guide else t, self._rows if guide else self.cond)
+        if not guide:
             return out
         cond, uncond = out.chunk(2)
         return uncond + self.scale * (cond - uncond)
