@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-BENCH = Path(__file__).parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCH))  # it imports vae_intelligibility's helpers
-SPEC = importlib.util.spec_from_file_location("short_texts", BENCH / "short_texts.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+from helpers_bench import load_benchmark
+
+bench = load_benchmark("short_texts")
 
 
 def test_short_list_keeps_utts_and_prompts_and_swaps_in_short_phrases(tmp_path):

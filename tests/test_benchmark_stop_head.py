@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
+from helpers_bench import load_benchmark
 from helpers_lm import make_dump, make_tts_dir, tiny_lm
 
-SPEC = importlib.util.spec_from_file_location("stop_head", Path(__file__).parents[1] / "benchmarks" / "stop_head.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_benchmark("stop_head")
 
 BIG = 20.0  # a logit whose sigmoid is 1 to ~2e-9
 

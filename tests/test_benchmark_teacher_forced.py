@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
-from pathlib import Path
 
 import pytest
 import torch
 
+from helpers_bench import load_benchmark
 from helpers_lm import make_dump, make_tts_dir
 
-SPEC = importlib.util.spec_from_file_location("teacher_forced",
-                                              Path(__file__).parents[1] / "benchmarks" / "teacher_forced.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_benchmark("teacher_forced")
 
 
 def test_pace_of_splits_a_cross_utterance_example_into_prompt_and_target():

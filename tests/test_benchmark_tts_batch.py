@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from helpers_bench import load_benchmark
 from helpers_lm import make_tts_dir
 
-BENCH = Path(__file__).parents[1] / "benchmarks"
-SPEC = importlib.util.spec_from_file_location("tts_batch", BENCH / "tts_batch.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_benchmark("tts_batch")
 
 
 def test_batch_sizes_are_timed_and_give_the_same_audio(tmp_path, monkeypatch, capsys):

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from helpers_bench import load_benchmark
 from helpers_lm import make_tts_dir
 
-BENCH = Path(__file__).parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCH))  # it imports vae_intelligibility's helpers
-SPEC = importlib.util.spec_from_file_location("tts_quality", BENCH / "tts_quality.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = load_benchmark("tts_quality")
 
 
 def test_batched_setting_writes_the_same_audio_and_logs_its_batch(tmp_path):

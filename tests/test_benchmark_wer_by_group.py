@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location("wer_by_group",
-                                              Path(__file__).parents[1] / "benchmarks" / "wer_by_group.py")
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+from helpers_bench import load_benchmark
+
+bench = load_benchmark("wer_by_group")
 
 
 def _scores(d: Path, rows: list[tuple[str, int, int]]) -> Path:
