@@ -417,7 +417,6 @@ class TTS:
         preps = []
         for i, (text, prompt_wav, prompt_text) in enumerate(requests):  # every request's checks before generation
             try:
-                self.check_text(text, prompt_wav, prompt_text)
                 preps.append(self.prepare(text, prompt_wav, prompt_text, config))
             except InputError as e:
                 err = InputError(f"request {i}: {e}")

@@ -122,17 +122,18 @@ class Generator:
         plan = self._plan(phonemes.numel(), prompt_frames.shape[0], n_text_phonemes, max_frames)
         self.target_frames = plan.target
         self._reset_timings(plan.target)
-        h, cache = self._prefill(phonemes, prompt_frames, plan, k)
+        h, cache = self._prefill(phonemes, prompt_frames, plan, k, room=plan.limit + 1)
         return h, cache, plan.limit, plan.first_stop
 
-    def _prefill(self, phonemes: Tensor, prompt_frames: Tensor, plan: _Plan, k: int) -> tuple[Tensor, KVCache]:
-        """Run one utterance's prefix into a new cache for k conditional (+ k text-dropped with CFG) streams →
-        (states [S, C], cache); adds the time to timings['prefill_s']."""
+    def _prefill(self, phonemes: Tensor, prompt_frames: Tensor, plan: _Plan, k: int,
+                 room: int = 0) -> tuple[Tensor, KVCache]:
+        """Run one utterance's prefix into a new cache for k conditional (+ k text-dropped with CFG) streams, with
+        `room` free positions after it → (states [S, C], cache); adds the time to timings['prefill_s']."""
         lm, dev = self.lm, phonemes.device
         guided = self.config.cfg_scale != 1.0
         s = 2 * k if guided else k
         t0 = time.perf_counter()
-        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + plan.limit + 1, dev)
+        cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + room, dev)
         drop = torch.arange(s, device=dev) >= k if guided else None
         rates = torch.full((s,), plan.rate, device=dev)
         h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
@@ -286,12 +287,13 @@ class Generator:
         guided = c.cfg_scale != 1.0
         copies = 2 if guided else 1  # the conditional rows, then the text-dropped ones in the same order
         self._reset_timings(0)
-        # prefill each utterance alone (compute-bound: batching gains nothing), then batch the steps
+        # prefill each utterance alone (compute-bound: batching gains nothing) into a cache just its prefix long,
+        # then batch the steps in one cache with room for the longest utterance
         prefilled = [self._prefill(ph, pf, plan, 1) for (ph, pf, _), plan in zip(requests, plans)]
-        rows = [(r, j) for j in range(copies) for r in range(n)]  # the conditional rows, then the text-dropped
-        width = max(cache.length for _, cache in prefilled)
-        cache = KVCache.gather_rows([c for _, c in prefilled], rows, width + max(p.limit for p in plans) + 1)
-        h = torch.stack([prefilled[r][0][j] for r, j in rows])  # [S, C]
+        order = [(r, j) for j in range(copies) for r in range(n)]  # the conditional rows, then the text-dropped
+        width = max(one.length for _, one in prefilled)
+        cache = KVCache.gather_rows([one for _, one in prefilled], order, width + max(p.limit for p in plans) + 1)
+        h = torch.stack([prefilled[r][0][j] for r, j in order])  # [S, C]
         targets = torch.tensor([float(p.target) for p in plans], device=dev)
         active = list(range(n))  # the utterances still in the batch, in row order
         frames: list[list[Tensor]] = [[] for _ in range(n)]
