@@ -7,6 +7,9 @@ Works before any model is trained (random weights give the same speed):
 or on a model dir:
     python benchmarks/tts_speed.py --model pretrained/default --dtype bfloat16
 Prints a Markdown table (and --json FILE). Stop is disabled so every run makes exactly --frames frames.
+`--batch-sizes 1 16 64` adds throughput of `Generator.generate_batch` (that many utterances per batch, each
+--frames long, then one batched VAE decode): what `latentspeech tts --text-file ... --batch-size N` runs, without
+the text front end, so it needs only torch (e.g. on a GPU machine: `--device cuda`).
 """
 
 from __future__ import annotations
@@ -130,7 +133,29 @@ def bench(args, dtype_name: str, device: torch.device) -> dict:
     }
     if args.lengths:
         result["scaling"] = scaling(lm, args.lengths, args.phonemes, device)
+    if args.batch_sizes:
+        result["batches"] = batches(gen, vae, phon, prompt, args.batch_sizes, args.frames, args.repeat, device)
     return result
+
+
+@torch.inference_mode()
+def batches(gen: Generator, vae: SigmaVAE, phon: torch.Tensor, prompt: torch.Tensor, sizes: list[int],
+            frames: int, repeat: int, device: torch.device) -> list[dict]:
+    """Throughput of `generate_batch`: B utterances of `frames` frames each (seeds 0..B-1), then one VAE decode of
+    all of them; RTF = seconds per second of audio made, over the whole batch."""
+    rows = []
+    for b in sizes:
+        requests = [(phon, prompt, None)] * b
+
+        def run():
+            outs = gen.generate_batch(requests, seeds=list(range(b)), max_frames=frames)
+            vae.decode(torch.stack([o.frames for o in outs]), denormalize=True)
+
+        s = timed(run, device, repeat)
+        audio_s = b * frames / vae.frame_rate
+        rows.append({"batch": b, "seconds": s, "rtf": s / audio_s, "audio_per_second": audio_s / s,
+                     "ms_per_step": 1e3 * s / frames})
+    return rows
 
 
 def report(results: list[dict]) -> str:
@@ -152,6 +177,13 @@ def report(results: list[dict]) -> str:
             for s in r["scaling"]:
                 lines.append(f"| {s['frames']} | {s['cache_s']:.3f} | {1e3 * s['cache_s'] / s['frames']:.1f} | "
                              f"{s['recompute_s']:.3f} | {1e3 * s['recompute_s'] / s['frames']:.1f} |")
+    for r in results:
+        if "batches" in r:
+            lines += ["", f"Batched ({r['dtype']}, generate_batch + VAE decode): {r['frames']} frames per utterance",
+                      "| batch | s per batch | ms per step | RTF | audio s per s |", "|---|---|---|---|---|"]
+            for b in r["batches"]:
+                lines.append(f"| {b['batch']} | {b['seconds']:.2f} | {b['ms_per_step']:.1f} | {b['rtf']:.4f} | "
+                             f"{b['audio_per_second']:.1f} |")
     return "\n".join(lines)
 
 
@@ -170,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chunk-frames", type=int, default=DecodeConfig.stream_chunk_frames)
     p.add_argument("--lengths", type=lambda s: [int(x) for x in s.split(",") if x], default=[25, 50, 100, 200],
                    help="comma-separated frame counts for the scaling table ('' to skip)")
+    p.add_argument("--batch-sizes", type=int, nargs="*", default=[],
+                   help="also measure generate_batch throughput at these batch sizes (e.g. 1 16 64)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")

@@ -159,13 +159,16 @@ def test_speed_benchmark_runs_on_random_weights(tmp_path, capsys):
     try:
         assert bench.main(["--random-init", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--vae-config",
                            "egs/synth/tts1/conf/vae_tiny.yaml", "--frames", "6", "--lengths", "4,8", "--repeat", "1",
-                           "--threads", "1", "--steps", "2", "--json", str(out)]) == 0
+                           "--threads", "1", "--steps", "2", "--batch-sizes", "1", "3", "--json", str(out)]) == 0
     finally:
         gen_log.setLevel(level)
     table = capsys.readouterr().out
     assert "| float32 |" in table and "| bfloat16 |" in table and "KV cache" in table
     rows = json.loads(out.read_text())
     assert rows[0]["rtf"] > 0 and len(rows[0]["scaling"]) == 2
+    assert "Batched (float32" in table and [b["batch"] for b in rows[0]["batches"]] == [1, 3]
+    one, three = rows[0]["batches"]  # the audio made per batch is counted: 3 utterances of 6 frames each
+    assert three["audio_per_second"] * three["seconds"] == pytest.approx(3 * one["audio_per_second"] * one["seconds"])
 
 
 # --- best-of-N by the CTC head ---------------------------------------------------------------------------------
