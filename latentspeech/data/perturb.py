@@ -80,5 +80,6 @@ def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float,
                   spk2gender=None if data.spk2gender is None else
                   {prefix + spk: data.spk2gender[spk] for spk in {data.utt2spk[u] for u in utts}})
     new.save(out)
-    log.info("wrote %d copies at tempo × %g (%.2f h) to %s", len(utts), factor, sum(durations) / 3600, out)
+    # debug level: `latentspeech perturb-tempo` prints its own summary line
+    log.debug("wrote %d copies at tempo × %g (%.2f h) to %s", len(utts), factor, sum(durations) / 3600, out)
     return new
