@@ -146,14 +146,16 @@ _STEP_RE = re.compile(r"^step_(\d{8})\.pt$")
 class Checkpointer:
     """Atomic, resumable checkpoints under ``<exp_dir>/checkpoints/step_XXXXXXXX.pt``.
 
-    Only complete files are ever visible (temp + rename), the newest `keep_last` are kept, and
+    Only complete files are ever visible (temp + rename), the newest `keep_last` are kept, and so is every
+    checkpoint whose step is a multiple of `keep_every` (> 0: milestones to compare later, e.g. by WER), and
     `latest()` returns the newest loadable one (an unreadable newest file is an error, never skipped
     silently: the message says to delete it).
     """
 
-    def __init__(self, exp_dir: str | os.PathLike, keep_last: int = 3):
+    def __init__(self, exp_dir: str | os.PathLike, keep_last: int = 3, keep_every: int = 0):
         self.dir = Path(exp_dir) / "checkpoints"
         self.keep_last = keep_last
+        self.keep_every = keep_every
 
     def path_for(self, step: int) -> Path:
         return self.dir / f"step_{step:08d}.pt"
@@ -166,8 +168,12 @@ class Checkpointer:
     def save(self, state: dict[str, Any], step: int) -> Path:
         path = atomic_save(state, self.path_for(step))
         for old in self.list()[: -self.keep_last] if self.keep_last > 0 else []:
-            old.unlink(missing_ok=True)
+            if not self._is_milestone(old):
+                old.unlink(missing_ok=True)
         return path
+
+    def _is_milestone(self, path: Path) -> bool:
+        return self.keep_every > 0 and int(_STEP_RE.match(path.name).group(1)) % self.keep_every == 0
 
     def latest_path(self) -> Path | None:
         found = self.list()

@@ -120,6 +120,14 @@ def test_checkpointer_keeps_last_n_and_resumes_newest(tmp_path):
     assert ck.load_latest()["step"] == 30
 
 
+def test_checkpointer_keeps_milestones_beside_the_last_n(tmp_path):
+    ck = Checkpointer(tmp_path, keep_last=2, keep_every=20)
+    for step in range(10, 80, 10):
+        ck.save({"step": step}, step)
+    assert [int(p.name[5:13]) for p in ck.list()] == [20, 40, 60, 70]
+    assert ck.load_latest()["step"] == 70
+
+
 def test_rng_state_round_trip_reproduces_draws():
     state = rng_state()
     a = torch.rand(3)

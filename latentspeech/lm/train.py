@@ -52,6 +52,7 @@ class TrainConfig:
     max_steps: int = 100_000
     save_every: int = 2000
     keep_last: int = 3
+    keep_every: int = 0                  # > 0: also keep every checkpoint whose step is a multiple of this
     log_every: int = 50
     seed: int = 0
     amp: bool = True                     # bf16 autocast on GPU (CPU trains in fp32)
@@ -192,7 +193,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
                            dev.type)
     seed_everything(tc.seed + dist_info.rank)
 
-    ckpt = Checkpointer(exp, tc.keep_last)
+    ckpt = Checkpointer(exp, tc.keep_last, tc.keep_every)
     if not resume and ckpt.latest_path() is not None:
         raise ConfigError(f"{exp} already has checkpoints; pass --resume to continue or use a new --exp-dir")
     state = ckpt.load_latest() if resume else None

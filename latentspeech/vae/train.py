@@ -87,6 +87,7 @@ class TrainConfig:
     max_steps: int = 20000
     save_every: int = 500
     keep_last: int = 3
+    keep_every: int = 0                  # > 0: also keep every checkpoint whose step is a multiple of this
     log_every: int = 50
     valid_every: int = 1000
     audio_samples: int = 2              # validation clips logged to TensorBoard
@@ -310,7 +311,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         opt_d, cosine_schedule(oc.warmup_steps, max(1, tc.max_steps - cfg.loss.gan_start_step), oc.min_lr_ratio))
     scaler = torch.amp.GradScaler(device.type, enabled=tc.precision == "fp16")
 
-    ckpt = Checkpointer(exp, keep_last=tc.keep_last)
+    ckpt = Checkpointer(exp, keep_last=tc.keep_last, keep_every=tc.keep_every)
     start = 0
     state = ckpt.load_latest() if resume else None
     if resume and state is None:

@@ -6,7 +6,9 @@
 # The exp dir stays on the warm machine between calls (git ignores exp/), so a second call resumes. Back here:
 #   tools/device/unpack.sh FILES_AT exp/lm_gpu && latentspeech export-tts --vae vae_synth_causal --lm exp/lm_gpu ...
 # Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), PYTHON (python3), EXP (exp/lm_device:
-# outside the carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it).
+# outside the carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it),
+# SLIM_ALL (non-empty: return every checkpoint the exp dir keeps, e.g. the milestones of --set train.keep_every=2500,
+# to judge several steps by WER; ~2 files each for a 10M LM, and the device tool returns 8).
 # Several variants at once on one GPU: tools/device/train_lm_variants.sh.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 MINUTES [train-lm options, e.g. --set train.max_steps=20000]" >&2; exit 2; }
@@ -35,4 +37,5 @@ grep -E "INFO|WARNING|ERROR|error" "${exp}/call.log" | grep -v "^  " | tail -n 3
 tail -n 300 "${exp}/train.log" > "${out}/train_log_tail.txt"
 if [ -f "${exp}/profile.txt" ]; then cp "${exp}/profile.txt" "${out}/"; fi  # --set train.profile_steps=N
 [ "${rc}" = 0 ] || { echo "$0: train-lm failed (exit ${rc}); see ${out}/train_log_tail.txt" >&2; exit "${rc}"; }
-PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" "${PYTHON:-python3}" tools/device/slim_checkpoint.py "${exp}" "${out}"
+PYTHONPATH=".${PYTHONPATH:+:${PYTHONPATH}}" "${PYTHON:-python3}" tools/device/slim_checkpoint.py "${exp}" "${out}" \
+    ${SLIM_ALL:+--all}

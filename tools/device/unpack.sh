@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Here, after tools/device/train_lm.sh ran on a GPU machine: join the returned pieces into an exp dir that
 # `latentspeech export-tts --lm EXP_DIR` reads (checkpoints/step_N.pt + the dump's vocab.yaml and vae.yaml).
-#   tools/device/unpack.sh FILES_AT EXP_DIR
+#   tools/device/unpack.sh FILES_AT EXP_DIR          # the newest step returned
+#   tools/device/unpack.sh FILES_AT EXP_DIR STEP     # that step (train_lm.sh with SLIM_ALL=1 returns several)
 set -euo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 FILES_AT EXP_DIR" >&2; exit 2; }
-src=$1 exp=$2
+[ $# -eq 2 ] || [ $# -eq 3 ] || { echo "usage: $0 FILES_AT EXP_DIR [STEP]" >&2; exit 2; }
+src=$1 exp=$2 want=${3:-*}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-first=$(ls "${src}"/lm_step_*.pt.part00 2> /dev/null | sort -V | tail -n 1)
-[ -n "${first}" ] || { echo "$0: error: no lm_step_*.pt.part00 in ${src}" >&2; exit 1; }
+first=$( (ls "${src}"/lm_step_${want}.pt.part00 2> /dev/null || true) | sort -V | tail -n 1)
+[ -n "${first}" ] || { echo "$0: error: no lm_step_${want}.pt.part00 in ${src}" >&2; exit 1; }
 base=$(basename "${first}" .part00)          # lm_step_N.pt
 step=${base#lm_step_}; step=${step%.pt}
 mkdir -p "${exp}/checkpoints"
