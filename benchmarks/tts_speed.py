@@ -158,6 +158,12 @@ def batches(gen: Generator, vae: SigmaVAE, phon: torch.Tensor, prompt: torch.Ten
     return rows
 
 
+def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A titled Markdown table, preceded by a blank line."""
+    return ["", title, "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def report(results: list[dict]) -> str:
     r0 = results[0]
     lines = [f"LM {r0['params_lm_M']:.2f}M params, VAE {r0['params_vae_M']:.2f}M, {r0['frame_rate']:g} Hz, "
@@ -172,18 +178,16 @@ def report(results: list[dict]) -> str:
                      f"{r['first_audio_ms']:.0f} | {r['rtf']:.3f} |")
     for r in results:
         if "scaling" in r:
-            lines += ["", f"Scaling ({r['dtype']}, transformer only): seconds to produce N frames",
-                      "| N frames | KV cache s | ms/frame | recompute s | ms/frame |", "|---|---|---|---|---|"]
-            for s in r["scaling"]:
-                lines.append(f"| {s['frames']} | {s['cache_s']:.3f} | {1e3 * s['cache_s'] / s['frames']:.1f} | "
-                             f"{s['recompute_s']:.3f} | {1e3 * s['recompute_s'] / s['frames']:.1f} |")
-    for r in results:
+            lines += _table(f"Scaling ({r['dtype']}, transformer only): seconds to produce N frames",
+                            ["N frames", "KV cache s", "ms/frame", "recompute s", "ms/frame"],
+                            [[f"{s['frames']}", f"{s['cache_s']:.3f}", f"{1e3 * s['cache_s'] / s['frames']:.1f}",
+                              f"{s['recompute_s']:.3f}", f"{1e3 * s['recompute_s'] / s['frames']:.1f}"]
+                             for s in r["scaling"]])
         if "batches" in r:
-            lines += ["", f"Batched ({r['dtype']}, generate_batch + VAE decode): {r['frames']} frames per utterance",
-                      "| batch | s per batch | ms per step | RTF | audio s per s |", "|---|---|---|---|---|"]
-            for b in r["batches"]:
-                lines.append(f"| {b['batch']} | {b['seconds']:.2f} | {b['ms_per_step']:.1f} | {b['rtf']:.4f} | "
-                             f"{b['audio_per_second']:.1f} |")
+            lines += _table(f"Batched ({r['dtype']}, generate_batch + VAE decode): {r['frames']} frames per utterance",
+                            ["batch", "s per batch", "ms per step", "RTF", "audio s per s"],
+                            [[f"{b['batch']}", f"{b['seconds']:.2f}", f"{b['ms_per_step']:.1f}", f"{b['rtf']:.4f}",
+                              f"{b['audio_per_second']:.1f}"] for b in r["batches"]])
     return "\n".join(lines)
 
 
