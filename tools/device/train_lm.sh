@@ -7,8 +7,9 @@
 #   tools/device/unpack.sh FILES_AT exp/lm_gpu && latentspeech export-tts --vae vae_synth_causal --lm exp/lm_gpu ...
 # Environment: CONFIG (default egs/synth/tts1/conf/lm.yaml), DEVICE (cuda), PYTHON (python3), EXP (exp/lm_device:
 # outside the carried .device, which each call replaces), DEVICE_DIR (.device), OUT (required; the device tool sets it),
-# SLIM_ALL (non-empty: return every checkpoint the exp dir keeps, e.g. the milestones of --set train.keep_every=2500,
-# to judge several steps by WER; ~2 files each for a 10M LM, and the device tool returns 8).
+# SLIM_ALL (non-empty: return every checkpoint the exp dir keeps, e.g. with --set train.keep_every=2500 --set
+# train.keep_last=1 the milestones and the last, to judge several steps by WER; ~2 files each for a 10M LM, and the
+# device tool returns 8).
 # Several variants at once on one GPU: tools/device/train_lm_variants.sh.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 MINUTES [train-lm options, e.g. --set train.max_steps=20000]" >&2; exit 2; }
