@@ -104,8 +104,8 @@ def test_device_run_returns_milestone_checkpoints_and_unpacks_any_step(tmp_path)
     assert returned == ["lm_step_2", "lm_step_4", "lm_step_5"]  # milestones 2 and 4, and the newest
     for step in ("", "2"):
         exp = tmp_path / f"exp_{step or 'newest'}"
-        r = subprocess.run(["bash", "tools/device/unpack.sh", str(tmp_path / "out"), str(exp), *([step] if step else [])],
-                           **run)
+        r = subprocess.run(["bash", "tools/device/unpack.sh", str(tmp_path / "out"), str(exp),
+                            *([step] if step else [])], **run)
         assert r.returncode == 0, r.stderr
         assert [p.name for p in (exp / "checkpoints").iterdir()] == [f"step_0000000{step or 5}.pt"]
         full = torch.load(tmp_path / f"exp_device/checkpoints/step_0000000{step or 5}.pt", weights_only=False)
@@ -113,6 +113,7 @@ def test_device_run_returns_milestone_checkpoints_and_unpacks_any_step(tmp_path)
         torch.testing.assert_close(slim["model"]["frame_proj.weight"], full["model"]["frame_proj.weight"].half())
     r = subprocess.run(["bash", "tools/device/unpack.sh", str(tmp_path / "out"), str(tmp_path / "x"), "3"], **run)
     assert r.returncode == 1 and r.stderr.strip().endswith("no lm_step_3.pt.part00 in " + str(tmp_path / "out"))
+
 
 def test_variants_train_concurrently_with_a_schedule_fitted_to_the_time_budget(tmp_path):
     run = _packed_dump(tmp_path, tgz=True)  # the variants unpack it once, then run side by side
