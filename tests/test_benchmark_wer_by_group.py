@@ -37,3 +37,21 @@ def test_missing_scores_is_a_one_line_exit(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit, match="no wer.tsv rows"):
         bench.main([str(tmp_path / "empty")])
+
+
+def test_position_errors_place_each_error_at_its_reference_word():
+    rows = [{"ref_norm": "a b c d e f", "hyp_norm": "a b c d e x"},  # a substitution in the last third
+            {"ref_norm": "a b c", "hyp_norm": "z a b"},              # an insertion before word 1, a deletion of word 3
+            {"ref_norm": "a b c", "hyp_norm": ""},                   # nothing heard: every word deleted
+            {"ref_norm": "", "hyp_norm": "a"}]                       # no reference words: left out
+    assert bench.position_errors(rows, 3) == {"1/3": (2, 4), "2/3": (1, 4), "3/3": (3, 4)}
+    assert bench.position_errors(rows, 1) == {"1/1": (6, 12)}
+
+
+def test_by_position_table(tmp_path, capsys):
+    d = tmp_path / "scores_a"
+    d.mkdir()
+    (d / "wer.tsv").write_text("utt\terrors\tref_words\tref_norm\thyp_norm\nu1\t1\t4\ta b c d\ta b c x\n")
+    assert bench.main(["--by-position", "2", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "WER % per part of the reference" in out and "| 1/2 | 2 | 0.0 |" in out and "| 2/2 | 2 | 50.0 |" in out
