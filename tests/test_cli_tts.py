@@ -370,3 +370,33 @@ def test_cfg_interval_reaches_the_decoder_and_is_range_checked(model_dir, prompt
     with pytest.raises(SystemExit) as e:
         main(_tts(model_dir, *base, "--out", str(tmp_path / "x.wav"), "--cfg-interval", "0.8", "0.2"))
     assert e.value.code == 2 and "--cfg-interval needs 0 <= T_MIN <= T_MAX <= 1" in capsys.readouterr().err
+
+
+def test_cfg_rescale_and_parallel_reach_the_decoder_and_are_range_checked(model_dir, prompt, tmp_path, capsys,
+                                                                         monkeypatch):
+    import latentspeech.lm.generate as generate
+
+    seen, parallel = [], []
+
+    class Recording(generate.CFGDenoiser):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("rescale"))
+            parallel.append(kwargs.get("parallel"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(generate, "CFGDenoiser", Recording)
+    base = ["--text", "Hi there.", "--prompt-wav", prompt, "--prompt-text", "A prompt.", "--max-seconds", "0.2"]
+    assert main(_tts(model_dir, *base, "--out", str(tmp_path / "a.wav"))) == 0
+    assert seen and set(seen) == {0.0}                                  # the default: plain CFG
+    seen.clear()
+    assert main(_tts(model_dir, *base, "--out", str(tmp_path / "b.wav"), "--cfg-rescale", "0.7")) == 0
+    assert seen and set(seen) == {0.7}
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, *base, "--out", str(tmp_path / "x.wav"), "--cfg-rescale", "1.2"))
+    assert e.value.code == 2 and "--cfg-rescale needs 0 <= PHI <= 1, got 1.2" in capsys.readouterr().err
+    seen.clear()
+    assert main(_tts(model_dir, *base, "--out", str(tmp_path / "c.wav"), "--cfg-parallel", "0")) == 0
+    assert set(parallel) == {1.0, 0.0} and parallel[-1] == 0.0        # the default 1 = plain CFG, then 0
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, *base, "--out", str(tmp_path / "y.wav"), "--cfg-parallel", "-0.5"))
+    assert e.value.code == 2 and "--cfg-parallel needs 0 <= ETA <= 1, got -0.5" in capsys.readouterr().err

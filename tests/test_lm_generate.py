@@ -377,3 +377,10 @@ def test_generate_batch_refuses_best_of_n_and_mismatched_seeds():
 def test_decode_config_checks_the_cfg_interval(lo, hi):
     with pytest.raises(ValueError, match="need 0 <= cfg_t_min <= cfg_t_max <= 1"):
         DecodeConfig(cfg_t_min=lo, cfg_t_max=hi)
+
+
+@pytest.mark.parametrize("name", ["cfg_rescale", "cfg_parallel"])
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_decode_config_checks_the_guidance_shape(name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\]"):
+        DecodeConfig(**{name: value})

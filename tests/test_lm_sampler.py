@@ -213,3 +213,49 @@ def test_cfg_interval_guides_inside_it_and_runs_the_conditional_half_alone_outsi
     torch.testing.assert_close(sample(2.5, (0.0, 1.0)), sample(2.5))    # the whole range = always guided
     torch.testing.assert_close(sample(2.5, (0.0, 0.0)), sample(1.0, uncond_rows=None))  # empty = unguided
     assert not torch.allclose(half, sample(2.5)) and not torch.allclose(half, sample(1.0, uncond_rows=None))
+
+
+def test_cfg_rescale_matches_the_conditional_std_per_row_and_zero_is_plain_guidance():
+    cond_out, uncond_out = torch.randn(5, 8) * 2.0, torch.randn(5, 8)
+
+    def head(x, t, rows):  # a stand-in whose conditional and unconditional outputs are known
+        return torch.cat([cond_out, uncond_out])
+
+    x, t = torch.randn(5, 8), torch.full((5,), 0.5)
+    c, u = torch.randn(5, 3), torch.randn(5, 3)
+    plain = uncond_out + 3.0 * (cond_out - uncond_out)
+    torch.testing.assert_close(CFGDenoiser(head, c, u, 3.0)(x, t), plain)
+    torch.testing.assert_close(CFGDenoiser(head, c, u, 3.0, rescale=0.0)(x, t), plain)
+    full = CFGDenoiser(head, c, u, 3.0, rescale=1.0)(x, t)
+    torch.testing.assert_close(full.std(dim=-1), cond_out.std(dim=-1))          # each row at the cond's std
+    torch.testing.assert_close(full / full.norm(dim=-1, keepdim=True),          # same direction as plain CFG
+                               plain / plain.norm(dim=-1, keepdim=True))
+    half = CFGDenoiser(head, c, u, 3.0, rescale=0.5)(x, t)
+    torch.testing.assert_close(half, 0.5 * (plain + full))
+    with pytest.raises(ValueError, match=r"rescale must be in \[0, 1\], got 1.5"):
+        CFGDenoiser(head, c, u, 3.0, rescale=1.5)
+
+
+@pytest.mark.parametrize("prediction", ["v", "eps"])
+def test_cfg_parallel_zero_guides_orthogonally_to_the_conditional_x0_and_one_is_plain_guidance(prediction):
+    cond_out, uncond_out = torch.randn(5, 8), torch.randn(5, 8)
+
+    def head(x, t, rows):
+        return torch.cat([cond_out, uncond_out])
+
+    x, t = torch.randn(5, 8), torch.full((5,), 0.6)
+    c, u = torch.randn(5, 3), torch.randn(5, 3)
+    kw = {"schedule": SCHED, "prediction": prediction}
+    plain = uncond_out + 3.0 * (cond_out - uncond_out)
+    torch.testing.assert_close(CFGDenoiser(head, c, u, 3.0, parallel=1.0, **kw)(x, t), plain)
+    x0 = lambda out: SCHED.predict_x0(x, t, out, prediction)  # noqa: E731
+    x0_cond = x0(cond_out)
+    update = x0(CFGDenoiser(head, c, u, 3.0, parallel=0.0, **kw)(x, t)) - x0_cond
+    torch.testing.assert_close((update * x0_cond).sum(-1), torch.zeros(5), atol=1e-4, rtol=0)  # orthogonal
+    plain_update = x0(plain) - x0_cond                                                      # = the plain update's
+    along = (plain_update * x0_cond).sum(-1, keepdim=True) / (x0_cond * x0_cond).sum(-1, keepdim=True) * x0_cond
+    torch.testing.assert_close(update, plain_update - along, atol=1e-4, rtol=1e-4)  # orthogonal part, unchanged
+    with pytest.raises(ValueError, match="pass the schedule"):
+        CFGDenoiser(head, c, u, 3.0, parallel=0.5)
+    with pytest.raises(ValueError, match=r"parallel must be in \[0, 1\], got -1"):
+        CFGDenoiser(head, c, u, 3.0, parallel=-1.0, schedule=SCHED)

@@ -48,6 +48,12 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--cfg-interval", nargs=2, type=float, default=None, metavar=("T_MIN", "T_MAX"),
                    help=f"guide only at diffusion times T_MIN <= t <= T_MAX (1 = noise); the other solver steps "
                         f"run the conditional half alone (default {d.cfg_t_min:g} {d.cfg_t_max:g})")
+    g.add_argument("--cfg-rescale", type=float, default=None, metavar="PHI",
+                   help=f"guidance rescale φ in [0, 1]: pull each guided frame toward the conditional one's std "
+                        f"(Lin et al. 2024; default {d.cfg_rescale:g} = plain CFG)")
+    g.add_argument("--cfg-parallel", type=float, default=None, metavar="ETA",
+                   help=f"weight in [0, 1] of the guidance update's part along the conditional x0 estimate "
+                        f"(adaptive projected guidance, Sadat et al. 2024; default {d.cfg_parallel:g} = plain CFG)")
     g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
     g.add_argument("--solver", choices=("dpm++2m", "ddim", "ddpm"), default=None, help=f"(default {d.solver})")
     if sampling_only:
@@ -249,7 +255,7 @@ def cmd_dump_gta_latents(args) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     decode = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
-              "solver": args.solver, **_cfg_interval(args)}
+              "solver": args.solver, **_guidance(args)}
     dump_gta_latents(args.model, args.data, args.latents, args.out, decode=decode,
                      prompt_seconds=args.prompt_seconds, seed=args.seed, max_utts=args.max_utts,
                      shard=parse_shard(args.shard) if args.shard else None, force=args.force,
@@ -257,14 +263,19 @@ def cmd_dump_gta_latents(args) -> int:
     return 0
 
 
-def _cfg_interval(args) -> dict:
-    """--cfg-interval T_MIN T_MAX → DecodeConfig's cfg_t_min / cfg_t_max (None: the model's)."""
+def _guidance(args) -> dict:
+    """--cfg-interval, --cfg-rescale and --cfg-parallel → DecodeConfig's cfg_t_min / cfg_t_max / cfg_rescale /
+    cfg_parallel (None: the model's); out-of-range values are usage errors before the model loads."""
+    for flag, meta, value in (("--cfg-rescale", "PHI", args.cfg_rescale), ("--cfg-parallel", "ETA", args.cfg_parallel)):
+        if value is not None and not 0.0 <= value <= 1.0:
+            args._parser.error(f"{flag} needs 0 <= {meta} <= 1, got {value:g}")
+    shape = {"cfg_rescale": args.cfg_rescale, "cfg_parallel": args.cfg_parallel}
     if args.cfg_interval is None:
-        return {"cfg_t_min": None, "cfg_t_max": None}
+        return {"cfg_t_min": None, "cfg_t_max": None, **shape}
     lo, hi = args.cfg_interval
     if not 0.0 <= lo <= hi <= 1.0:
         args._parser.error(f"--cfg-interval needs 0 <= T_MIN <= T_MAX <= 1, got {lo:g} {hi:g}")
-    return {"cfg_t_min": lo, "cfg_t_max": hi}
+    return {"cfg_t_min": lo, "cfg_t_max": hi, **shape}
 
 
 def _decode_config(path: str | None):
@@ -329,7 +340,7 @@ def cmd_tts(args) -> int:
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
                "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank,
                "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio,
-               "prompt_max_pace": args.prompt_max_pace, **_cfg_interval(args)}
+               "prompt_max_pace": args.prompt_max_pace, **_guidance(args)}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")

@@ -19,6 +19,10 @@ class DecodeConfig:
     cfg_scale: float = 1.5                  # classifier-free guidance on the text; 1.0 = off (half the head cost)
     cfg_t_min: float = 0.0                  # guide only at diffusion times cfg_t_min <= t <= cfg_t_max (t = 1 is
     cfg_t_max: float = 1.0                  # noise); the other solver steps run the conditional half alone
+    cfg_rescale: float = 0.0                # φ in [0, 1]: each guided output pulled toward the conditional one's std
+                                            # (guidance rescale, Lin et al. 2024); 0 = plain CFG
+    cfg_parallel: float = 1.0               # η in [0, 1]: weight of the guidance update's part along the conditional
+                                            # x0 estimate (adaptive projected guidance, Sadat et al. 2024); 1 = plain
     temperature: float = 0.3                # scales the head's initial noise; 0.3 vs 1.0: WER 71.5 vs 96.3 on the
                                             # synth test set (docs/experiments.md, "The first LM that reads")
     solver: str = "dpm++2m"                 # dpm++2m | ddim | ddpm
@@ -61,6 +65,9 @@ class DecodeConfig:
             raise ValueError(f"length_weight must be >= 0, got {self.length_weight}")
         if not 0.0 <= self.cfg_t_min <= self.cfg_t_max <= 1.0:
             raise ValueError(f"need 0 <= cfg_t_min <= cfg_t_max <= 1, got {self.cfg_t_min} and {self.cfg_t_max}")
+        for name in ("cfg_rescale", "cfg_parallel"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if not 0.0 < self.stop_threshold <= 1.0:

@@ -159,7 +159,9 @@ class Generator:
         t0 = time.perf_counter()
         guided = h.shape[0] > k
         denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale,
-                              times=self._eval_times.to(h.device), interval=(c.cfg_t_min, c.cfg_t_max))
+                              times=self._eval_times.to(h.device), interval=(c.cfg_t_min, c.cfg_t_max),
+                              rescale=c.cfg_rescale, parallel=c.cfg_parallel, schedule=self.lm.schedule,
+                              prediction=self.lm.config.prediction)
         noise = c.temperature * randn_rows((k, self.lm.config.latent_dim), h.device, gen)
         frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
         self._sync(h.device)

@@ -59,7 +59,8 @@ def gta_frames(lm: LatentLM, phonemes: Tensor, frames: Tensor, prompt_len: int, 
              prompt_lens=torch.full((s,), prompt_len, device=dev))
     h = out.hidden[:, prompt_len:n].float()  # [S, M, C]: state j predicts frame j
     denoise = CFGDenoiser(lm.head, h[0], h[1] if guided else None, decode.cfg_scale,
-                          interval=(decode.cfg_t_min, decode.cfg_t_max))
+                          interval=(decode.cfg_t_min, decode.cfg_t_max), rescale=decode.cfg_rescale,
+                          parallel=decode.cfg_parallel, schedule=lm.schedule, prediction=lm.config.prediction)
     sampler = make_sampler(decode.solver, lm.schedule, decode.steps, lm.config.prediction)
     noise = decode.temperature * torch.randn(n - prompt_len, d, device=dev, generator=generator)
     made = sampler.sample(denoise, noise, generator=generator)  # [M, D]

@@ -128,13 +128,26 @@ class CFGDenoiser:
     call at the i-th of them runs only the x_t path (the same output to float round-off; a call at any other
     time takes the full path). `interval` (t_min, t_max): guide only at times t_min <= t <= t_max (t = 1 is
     noise), elsewhere run the conditional half alone (a guidance interval, Kynkäänniemi et al. 2024).
+    `rescale` φ in [0, 1]: each guided row is scaled to the conditional output's std over its dimensions and mixed
+    φ : 1 − φ with the plain guided one (guidance rescale, Lin et al. 2024, on the model output as they did with
+    v-prediction); 0 = plain CFG. `parallel` η in [0, 1]: in x0 space (needs `schedule` and `prediction`), the part
+    of the guidance update cond − uncond parallel to the conditional x0 estimate is weighted by η, the orthogonal
+    part kept (adaptive projected guidance, Sadat et al. 2024, without its momentum and norm threshold); 1 = plain
+    CFG.
     """
 
     def __init__(self, head: Callable[[Tensor, Tensor, Tensor], Tensor], cond: Tensor,
                  uncond: Tensor | None = None, scale: float = 1.0, times: Tensor | None = None,
-                 interval: tuple[float, float] = (0.0, 1.0)):
+                 interval: tuple[float, float] = (0.0, 1.0), rescale: float = 0.0, parallel: float = 1.0,
+                 schedule: CosineSchedule | None = None, prediction: Prediction = "v"):
+        for name, value in (("rescale", rescale), ("parallel", parallel)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if parallel != 1.0 and schedule is None:
+            raise ValueError("parallel < 1 projects in x0 space: pass the schedule")
         self.head, self.cond, self.uncond, self.scale = head, cond, uncond, scale
-        self.interval = interval
+        self.interval, self.rescale, self.parallel = interval, rescale, parallel
+        self.schedule, self.prediction = schedule, prediction
         self.calls = 0
         rows = torch.cat([cond, uncond]) if self.guided else cond  # [R, C]: what each head call conditions on
         self._rows = rows
@@ -166,7 +179,24 @@ class CFGDenoiser:
         if not guide:
             return out
         cond, uncond = out.chunk(2)
-        return uncond + self.scale * (cond - uncond)
+        if self.parallel != 1.0:
+            guided = self._projected(x_t, t, cond, uncond)
+        else:
+            guided = uncond + self.scale * (cond - uncond)
+        if self.rescale == 0.0:
+            return guided
+        ratio = cond.std(dim=-1, keepdim=True) / guided.std(dim=-1, keepdim=True).clamp(min=1e-8)
+        return torch.lerp(guided, guided * ratio, self.rescale)
+
+    def _projected(self, x_t: Tensor, t: Tensor, cond: Tensor, uncond: Tensor) -> Tensor:
+        """Guidance in x0 space with the update's component along the conditional x0 weighted by `parallel`."""
+        to_x0 = self.schedule.predict_x0
+        x0_cond = to_x0(x_t, t, cond.float(), self.prediction)
+        delta = x0_cond - to_x0(x_t, t, uncond.float(), self.prediction)
+        along = (delta * x0_cond).sum(-1, keepdim=True) / (x0_cond * x0_cond).sum(-1, keepdim=True).clamp(min=1e-12)
+        delta = delta - (1.0 - self.parallel) * along * x0_cond
+        x0 = x0_cond + (self.scale - 1.0) * delta
+        return self.schedule.output_from_x0(x_t, t, x0, self.prediction).to(cond.dtype)
 
 
 def make_sampler(name: str, schedule: CosineSchedule, steps: int, prediction: Prediction = "v"):
