@@ -73,9 +73,12 @@ def example_prompts(model_dir: str | os.PathLike) -> dict[str, tuple[Path, str]]
 
 
 def example_prompt(model_dir: str | os.PathLike, name: str) -> tuple[Path, str]:
-    """(wav path, transcript) of the example prompt `name` of a model dir; InputError listing the names."""
+    """(wav path, transcript) of the example prompt `name` of a model dir; InputError listing the names
+    (CheckpointError first when `model_dir` is no model dir: that, not the prompt, is what to fix)."""
     from latentspeech.errors import InputError
 
+    if not (Path(model_dir) / CONFIG_NAME).is_file():
+        raise CheckpointError(f"'{model_dir}' is not a model directory (no {CONFIG_NAME})")
     prompts = example_prompts(model_dir)
     if name not in prompts:
         listed = ", ".join(prompts) if prompts else "it ships none; pass --prompt-wav and --prompt-text"

@@ -258,6 +258,12 @@ def test_unknown_example_prompt_lists_the_names(model_with_prompts, tmp_path, ca
     assert "examples: hum, low" in _one_line_error(capsys, code)
 
 
+def test_example_prompt_of_a_folder_that_is_no_model_says_so(tmp_path, capsys):
+    (tmp_path / "prompts").mkdir()
+    code = main(_tts(str(tmp_path), "--text", "Hi.", "--prompt", "espeak-m5", "--out", str(tmp_path / "o.wav")))
+    assert "is not a model directory (no config.yaml)" in _one_line_error(capsys, code)
+
+
 def test_no_prompt_at_all_says_what_to_pass(model_with_prompts, tmp_path, capsys):
     code = main(_tts(model_with_prompts, "--text", "Hi.", "--out", str(tmp_path / "o.wav")))
     msg = _one_line_error(capsys, code)
