@@ -271,3 +271,91 @@ def test_train_lm_with_rate_conditioning_warm_starts_and_learns_the_rate_map(dum
     assert state["model"]["rate_emb.weight"].abs().sum() > 0  # zero at the start, moved by the loss
     plain = torch.load(tmp_path / "plain/checkpoints/step_00000003.pt", weights_only=True)
     assert "rate_emb.weight" not in plain["model"]
+
+
+def _history_dump(lat, out, offset=100.0, skip=()):
+    """A history dump frame-aligned with `lat`: every frame + offset (easy to tell from the true ones)."""
+    from latentspeech.data.datasets import read_latent_index
+
+    (out / "latents").mkdir(parents=True)
+    scp, n2f = [], []
+    for utt, (path, n) in read_latent_index(lat).items():
+        if utt in skip:
+            continue
+        np.save(out / "latents" / f"{utt}.npy", (np.load(path).astype(np.float32) + offset).astype(np.float16))
+        scp.append(f"{utt} {out / 'latents' / (utt + '.npy')}\n")
+        n2f.append(f"{utt} {n}\n")
+    (out / "latents.scp").write_text("".join(scp))
+    (out / "utt2num_frames").write_text("".join(n2f))
+    return out
+
+
+@pytest.mark.parametrize("cross", [0.0, 1.0])
+def test_history_frames_replace_target_inputs_only_and_leave_targets_and_prompts_true(dump, tmp_path, cross):
+    phn, lat, data = dump
+    from latentspeech.data.datasets import read_map
+
+    hist = _history_dump(lat, tmp_path / "hist")
+    u2s = read_map(data / "utt2spk")
+    vocab = PhonemeVocab.default()
+    plain = LMDataset(phn, lat, vocab, LMDataConfig(cross_prompt_prob=cross), utt2spk=u2s)
+    for prob, share in ((1.0, (1.0, 1.0)), (0.5, (0.2, 0.8))):
+        config = LMDataConfig(cross_prompt_prob=cross, history_latents=str(hist), history_prob=prob)
+        ds = LMDataset(phn, lat, vocab, config, utt2spk=u2s)
+        swapped = total = 0
+        for i in range(len(ds)):
+            item, ref = ds[i], plain[i]
+            assert torch.equal(item["frames"], ref["frames"]) and item["prompt_len"] == ref["prompt_len"]  # targets
+            p = item["prompt_len"]
+            assert torch.equal(item["history"][:p], item["frames"][:p])           # the prompt stays real
+            moved = (item["history"][p:] - item["frames"][p:]).abs().amax(-1)     # + 100 where swapped, else 0
+            assert bool(((moved > 99) | (moved == 0)).all())
+            swapped, total = swapped + int((moved > 99).sum()), total + moved.numel()
+        assert share[0] <= swapped / total <= share[1]
+    batch = collate_lm([ds[0], plain[1]])
+    assert torch.equal(batch["history"][1, : plain[1]["frames"].shape[0]], plain[1]["frames"])  # no history: true
+    assert "history" not in collate_lm([plain[0], plain[1]])
+
+
+def test_history_dump_checks(dump, tmp_path):
+    phn, lat, _ = dump
+    vocab = PhonemeVocab.default()
+    hist = _history_dump(lat, tmp_path / "hist", skip={"spk0_u000"})
+    ds = LMDataset(phn, lat, vocab, LMDataConfig(cross_prompt_prob=0.0, history_latents=str(hist), history_prob=1.0))
+    assert "history" not in ds[ds.utts.index("spk0_u000")]                     # not in the dump: teacher forced
+    assert "history" in ds[ds.utts.index("spk1_u001")]
+    np.save(hist / "latents" / "spk1_u001.npy", np.zeros((3, 8), np.float16))  # frames that do not line up
+    from latentspeech.errors import DataDirError
+
+    with pytest.raises(DataDirError, match="history frames of 'spk1_u001' have shape"):
+        ds[ds.utts.index("spk1_u001")]
+    with pytest.raises(ValueError, match="history_prob > 0 needs data.history_latents"):
+        LMDataConfig(history_prob=0.5)
+    with pytest.raises(ValueError, match=r"history_prob must be in \[0, 1\]"):
+        LMDataConfig(history_latents=str(hist), history_prob=1.5)
+
+
+def test_train_lm_with_history_frames_trains_and_validates_on_true_histories(dump, tmp_path, caplog, monkeypatch):
+    import latentspeech.lm.train as train
+
+    phn, lat, _ = dump
+    hist = _history_dump(lat, tmp_path / "hist", offset=3.0)
+    weights, probs = {}, []
+
+    class Recording(LMDataset):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            probs.append(self.config.history_prob)
+
+    monkeypatch.setattr(train, "LMDataset", Recording)
+    for name, extra in (("tf", []), ("ss", ["--set", f"data.history_latents={hist}", "--set", "data.history_prob=1"])):
+        caplog.clear()
+        exp = tmp_path / name
+        assert main(["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents",
+                     str(lat), "--exp-dir", str(exp), "--valid-data", str(phn), "--valid-latents", str(lat),
+                     "--set", "train.max_steps=2", "--set", "train.valid_every=2", *extra]) == 0
+        weights[name] = torch.load(exp / "checkpoints" / "step_00000002.pt", weights_only=True)["model"]
+        if name == "ss":
+            assert any("have history frames in" in r.getMessage() for r in caplog.records)
+            assert probs[-2:] == [1.0, 0.0]                                                 # training, validation
+    assert any(not torch.equal(v, weights["ss"][k]) for k, v in weights["tf"].items())  # other inputs, other steps

@@ -436,3 +436,29 @@ def test_gathered_rows_of_different_lengths_step_as_they_would_alone(kw):
         assert batch.pad.tolist() == [0, 16]
         last = lm.step(frames[2, [1, 2]], batch)
         torch.testing.assert_close(last, torch.stack([alone[1][2], alone[2][2]]), atol=1e-5, rtol=1e-5)
+
+
+def test_loss_history_is_the_input_and_defaults_to_the_targets():
+    from helpers_lm import tiny_lm
+
+    lm = tiny_lm().eval()
+    torch.manual_seed(0)
+    for p in lm.parameters():  # no zero-initialised output layers: every input moves the loss
+        torch.nn.init.normal_(p, std=0.1)
+    b, n, d = 2, 9, lm.config.latent_dim
+    phonemes, frames = torch.randint(0, 40, (b, 5)), torch.randn(b, n, d)
+    args = (phonemes, torch.tensor([5, 4]), frames, torch.tensor([9, 7]), torch.tensor([3, 2]))
+
+    def loss(**kw):
+        return lm.loss(*args, torch.Generator().manual_seed(1), **kw)
+
+    base = loss()
+    assert all(torch.equal(base[k], loss(history=frames)[k]) for k in base)       # default = teacher forcing
+    other = frames.clone()
+    other[:, 5:] += 1.0                                                               # later inputs changed
+    assert not torch.equal(base["diffusion"], loss(history=other)["diffusion"])
+    tail = frames.clone()
+    tail[:, -1] += 1.0   # the last input frame feeds no target (it would predict the frame after the end)
+    assert torch.equal(base["diffusion"], loss(history=tail)["diffusion"])
+    with pytest.raises(ValueError, match="history .* and frames .* differ in shape"):
+        loss(history=frames[:, :4])

@@ -57,8 +57,18 @@ class LMDataConfig:
     # Utterances whose id this regular expression finds (re.search) are left out, e.g. the tempo-augmented copies
     # ("-t080$") of a combined dump, for a control trained beside the augmented run on the same dump; "" = none.
     exclude_utts: str = ""
+    # Scheduled sampling with the LM's own samples: each target frame's copy in the INPUT history is, with
+    # probability history_prob, taken from the latent dump history_latents (frame-aligned with the training
+    # latents: `latentspeech dump-gta-latents`, what the LM makes of each frame when fed the true ones before it)
+    # instead of the true frame; targets stay true, prompts stay real. "" / 0 = off (teacher forcing).
+    history_latents: str = ""
+    history_prob: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.history_prob <= 1.0:
+            raise ValueError(f"data.history_prob must be in [0, 1], got {self.history_prob}")
+        if self.history_prob > 0 and not self.history_latents:
+            raise ValueError("data.history_prob > 0 needs data.history_latents (a dump-gta-latents dir)")
         if self.continuation_rate not in ("utterance", "speaker"):
             raise ValueError(f"data.continuation_rate must be 'utterance' or 'speaker', got '{self.continuation_rate}'")
         try:
@@ -159,6 +169,13 @@ class LMDataset(torch.utils.data.Dataset):
             self.num_frames.append(n)
         if not self.utts:
             raise DataDirError(f"no usable utterances in {phn_dir} + {latent_dir} (skipped: {skipped})")
+        self.history_paths: list[Path | None] = [None] * len(self.utts)
+        if c.history_latents and c.history_prob > 0:
+            own = read_latent_index(c.history_latents)
+            self.history_paths = [own[u][0] if u in own else None for u in self.utts]
+            missing = sum(p is None for p in self.history_paths)
+            log.info("LM data: %d of %d utterances have history frames in %s (the rest keep true histories)",
+                     len(self.utts) - missing, len(self.utts), c.history_latents)
         if any(skipped.values()):
             log.info("LM data: %d utterances, skipped %s", len(self.utts), skipped)
         sep = vocab.encode(" ")
@@ -194,14 +211,32 @@ class LMDataset(torch.utils.data.Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def load_frames(self, i: int) -> np.ndarray:
+    def load_frames(self, i: int, path: Path | None = None) -> np.ndarray:
+        """Latents [N, D] float32 of item i (from `path` instead of its dump entry when given)."""
+        path = path or self.paths[i]
         try:
-            x = np.load(self.paths[i])
+            x = np.load(path)
         except (OSError, ValueError) as e:
-            raise DataDirError(f"cannot read latents of '{self.utts[i]}' from {self.paths[i]} ({e})") from None
+            raise DataDirError(f"cannot read latents of '{self.utts[i]}' from {path} ({e})") from None
         if x.ndim != 2:
-            raise DataDirError(f"{self.paths[i]}: expected [frames, dim] latents, got shape {x.shape}")
+            raise DataDirError(f"{path}: expected [frames, dim] latents, got shape {x.shape}")
         return x.astype(np.float32)
+
+    def _history(self, i: int, frames: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray | None:
+        """Input frames for item i: `frames` (prompt + target, the target from `start` on being utterance i) with
+        each target frame swapped, with probability history_prob, for the history dump's frame; None when off."""
+        path = self.history_paths[i]
+        if path is None:
+            return None
+        own = self.load_frames(i, path)
+        n = frames.shape[0] - start
+        if own.shape != (n, frames.shape[1]):
+            raise DataDirError(f"{path}: history frames of '{self.utts[i]}' have shape {own.shape}, its latents "
+                               f"{(n, frames.shape[1])}: make the history dump from this latent dump")
+        swap = rng.random(n) < self.config.history_prob
+        history = frames.copy()
+        history[start:][swap] = own[swap]
+        return history
 
     def _same_speaker_utterance(self, i: int, rng: np.random.Generator) -> int:
         """Index of a random other utterance of item i's speaker (spk_prompts[i] must not be empty)."""
@@ -212,12 +247,13 @@ class LMDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, i))
         frames = self.load_frames(i)
         n = frames.shape[0]
+        start = 0  # where utterance i begins in `frames`
         if self.spk_prompts[i] and rng.random() < c.cross_prompt_prob:
             k = self._same_speaker_utterance(i, rng)
             prompt = self.load_frames(k)
             ids = self.ids[k] + self.sep + self.ids[i]
             frames = np.concatenate([prompt, frames], axis=0)
-            prompt_len = prompt.shape[0]
+            prompt_len = start = prompt.shape[0]
             rate = prompt.shape[0] / max(1, len(self.ids[k]))  # the prompt's own frames per phoneme
         else:
             frac = rng.uniform(c.prompt_min_frac, c.prompt_max_frac)
@@ -228,13 +264,19 @@ class LMDataset(torch.utils.data.Dataset):
             if c.continuation_rate == "speaker" and self.spk_prompts[i]:
                 k = self._same_speaker_utterance(i, rng)
                 rate = self.num_frames[k] / max(1, len(self.ids[k]))
-        return {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
+        item = {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
                 "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
+        history = self._history(i, frames, start, rng)
+        if history is not None:
+            history[:prompt_len] = frames[:prompt_len]  # a continuation's prompt part stays real
+            item["history"] = torch.from_numpy(history)
+        return item
 
 
 def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, Any]:
     """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens,
-    rates (the prompt's frames per phoneme, for LMConfig.rate_conditioning);
+    rates (the prompt's frames per phoneme, for LMConfig.rate_conditioning), and history [B, N, D] (the input
+    frames, LMDataConfig.history_prob) when an item has one (the others' frames stand in);
     P and N rounded up to a multiple of `pad_multiple` when it is > 0."""
     b = len(items)
     p = max(len(it["phonemes"]) for it in items)
@@ -244,10 +286,13 @@ def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, 
     d = items[0]["frames"].shape[1]
     phonemes = torch.zeros(b, p, dtype=torch.long)
     frames = torch.zeros(b, n, d)
+    history = frames.clone() if any("history" in it for it in items) else None
     for k, it in enumerate(items):
         phonemes[k, : len(it["phonemes"])] = it["phonemes"]
         frames[k, : it["frames"].shape[0]] = it["frames"]
-    return {
+        if history is not None:
+            history[k, : it["frames"].shape[0]] = it.get("history", it["frames"])
+    batch = {
         "utts": [it["utt"] for it in items],
         "phonemes": phonemes,
         "phoneme_lens": torch.tensor([len(it["phonemes"]) for it in items]),
@@ -256,3 +301,6 @@ def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, 
         "prompt_lens": torch.tensor([it["prompt_len"] for it in items]),
         "rates": torch.tensor([float(it.get("rate", 1.0)) for it in items]),
     }
+    if history is not None:
+        batch["history"] = history
+    return batch

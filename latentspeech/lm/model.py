@@ -256,12 +256,15 @@ class LatentLM(nn.Module):
 
     def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
              prompt_lens: Tensor, generator: torch.Generator | None = None,
-             drop_text: bool = False, fixed_length: bool = False, rates: Tensor | None = None) -> dict[str, Tensor]:
+             drop_text: bool = False, fixed_length: bool = False, rates: Tensor | None = None,
+             history: Tensor | None = None) -> dict[str, Tensor]:
         """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
 
         Prompt frames and padding get no loss. CFG text dropout is applied here in training mode;
         `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics);
-        `fixed_length`, `rates`: see forward() and embed_bos().
+        `fixed_length`, `rates`: see forward() and embed_bos(); `history` [B, N, D]: the frames fed as input
+        (default `frames`, teacher forcing; LMDataConfig.history_prob puts the LM's own samples in it), while the
+        targets stay `frames`.
         Returns {'loss', 'diffusion', 'stop'}.
         """
         cfg = self.config
@@ -271,11 +274,14 @@ class LatentLM(nn.Module):
             drop = torch.ones(b, dtype=torch.bool, device=frames.device)
         elif self.training and cfg.cfg_dropout > 0:
             drop = torch.rand(b, device=frames.device, generator=generator) < cfg.cfg_dropout
-        history = frames
+        if history is None:
+            history = frames
+        elif history.shape != frames.shape:
+            raise ValueError(f"history {tuple(history.shape)} and frames {tuple(frames.shape)} differ in shape")
         if self.training and cfg.context_noise > 0:
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
-            history = frames + std.to(frames.dtype) * noise.to(frames.dtype)
+            history = history + std.to(frames.dtype) * noise.to(frames.dtype)
         target_lens = None
         if self.training and cfg.progress_conditioning and cfg.progress_jitter > 0:
             scale = torch.exp(cfg.progress_jitter * (2 * torch.rand(b, device=frames.device, generator=generator) - 1))

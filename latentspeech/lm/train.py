@@ -16,7 +16,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -95,9 +95,9 @@ class _LossModule(nn.Module):
         self.lm = lm
         self.fixed_length = fixed_length
 
-    def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens, rates=None):
+    def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens, rates=None, history=None):
         return self.lm.loss(phonemes, phoneme_lens, frames, frame_lens, prompt_lens,
-                            fixed_length=self.fixed_length, rates=rates)
+                            fixed_length=self.fixed_length, rates=rates, history=history)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -262,7 +262,9 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
         raise DataDirError(f"{len(dataset)} utterances make no batch for {dist_info.world_size} process(es)")
     valid_loader = None
     if valid_phn_dir and valid_latent_dir and dist_info.is_main:
-        valid_set = LMDataset(valid_phn_dir, valid_latent_dir, vocab, config.data, utt2spk=None, seed=tc.seed)
+        # validation always teacher-forces (true histories): its losses stay comparable across runs
+        valid_data = replace(config.data, history_latents="", history_prob=0.0)
+        valid_set = LMDataset(valid_phn_dir, valid_latent_dir, vocab, valid_data, utt2spk=None, seed=tc.seed)
         valid_loader = torch.utils.data.DataLoader(
             valid_set, batch_sampler=DynamicBatchSampler(valid_set.lengths, max_frames, shuffle=False),
             collate_fn=collate)
@@ -291,7 +293,8 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             tensors = {k: v.to(dev, non_blocking=True) for k, v in batch.items() if k != "utts"}
             with context():
                 out = model(tensors["phonemes"], tensors["phoneme_lens"], tensors["frames"],
-                            tensors["frame_lens"], tensors["prompt_lens"], tensors.get("rates"))
+                            tensors["frame_lens"], tensors["prompt_lens"], tensors.get("rates"),
+                            tensors.get("history"))
             loss = out["loss"]
             opt.zero_grad(set_to_none=True)
             loss.backward()
