@@ -222,9 +222,11 @@ class LMDataset(torch.utils.data.Dataset):
             raise DataDirError(f"{path}: expected [frames, dim] latents, got shape {x.shape}")
         return x.astype(np.float32)
 
-    def _history(self, i: int, frames: np.ndarray, start: int, rng: np.random.Generator) -> np.ndarray | None:
-        """Input frames for item i: `frames` (prompt + target, the target from `start` on being utterance i) with
-        each target frame swapped, with probability history_prob, for the history dump's frame; None when off."""
+    def _history(self, i: int, frames: np.ndarray, start: int, prompt_len: int,
+                 rng: np.random.Generator) -> np.ndarray | None:
+        """Input frames for item i: `frames` (utterance i from `start` on, after a cross-utterance prompt) with
+        each target frame (from `prompt_len` on) swapped, with probability history_prob, for the history dump's
+        frame; None when item i has none."""
         path = self.history_paths[i]
         if path is None:
             return None
@@ -234,6 +236,7 @@ class LMDataset(torch.utils.data.Dataset):
             raise DataDirError(f"{path}: history frames of '{self.utts[i]}' have shape {own.shape}, its latents "
                                f"{(n, frames.shape[1])}: make the history dump from this latent dump")
         swap = rng.random(n) < self.config.history_prob
+        swap[: prompt_len - start] = False  # a continuation's prompt part stays real
         history = frames.copy()
         history[start:][swap] = own[swap]
         return history
@@ -266,9 +269,8 @@ class LMDataset(torch.utils.data.Dataset):
                 rate = self.num_frames[k] / max(1, len(self.ids[k]))
         item = {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
                 "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
-        history = self._history(i, frames, start, rng)
+        history = self._history(i, frames, start, prompt_len, rng)
         if history is not None:
-            history[:prompt_len] = frames[:prompt_len]  # a continuation's prompt part stays real
             item["history"] = torch.from_numpy(history)
         return item
 
