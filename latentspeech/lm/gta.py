@@ -5,7 +5,9 @@ temperature).
 A σ-VAE decoder fine-tuned on them (`train-vae` with `data.latents`) learns to turn the kind of latents the LM
 produces, not only the encoder's, into the recorded audio: the counterpart of fine-tuning a vocoder on a
 Tacotron's ground-truth-aligned mels (Shen et al. 2018). Frame k of a GTA dump is aligned with the audio of frame k,
-so the dump pairs with the utterance's waveform like a `dump-latents` dump.
+so the dump pairs with the utterance's waveform like a `dump-latents` dump, and with the utterance's true latents:
+`train-lm` with `data.history_latents` feeds some of them to the LM as its input history in place of the true
+frames (scheduled sampling with the LM's own samples, LMDataConfig.history_prob).
 
     latentspeech dump-gta-latents --model default --data dump/phn/train --latents dump/latents/train \
         --out dump/gta/train
