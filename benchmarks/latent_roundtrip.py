@@ -38,10 +38,8 @@ def generated_frames(tts, text: str, prompt_wav: str, prompt_text: str, seed: in
     from latentspeech.lm.generate import Generator
 
     prep = tts.prepare(text, prompt_wav, prompt_text)
-    sep = tts.vocab.encode(" ")[:1]
-    phonemes = torch.tensor(prep.prompt_ids + sep + prep.chunks[0], device=tts.device)
     gen = Generator(tts.lm, tts.decode_config, tts.vae.frame_rate)
-    return gen.generate(phonemes, prep.prompt_frames, len(prep.chunks[0]), seed=seed).frames.float()
+    return tts._generate_chunk(gen, prep, 0, seed).frames.float()  # the LM input synthesize() builds
 
 
 def table(rows: dict[str, list[dict[str, float]]]) -> str:

@@ -77,8 +77,7 @@ def example_prompt(model_dir: str | os.PathLike, name: str) -> tuple[Path, str]:
     (CheckpointError first when `model_dir` is no model dir: that, not the prompt, is what to fix)."""
     from latentspeech.errors import InputError
 
-    if not (Path(model_dir) / CONFIG_NAME).is_file():
-        raise CheckpointError(f"'{model_dir}' is not a model directory (no {CONFIG_NAME})")
+    read_model_kind(model_dir)  # CheckpointError for a folder that is no model dir
     prompts = example_prompts(model_dir)
     if name not in prompts:
         listed = ", ".join(prompts) if prompts else "it ships none; pass --prompt-wav and --prompt-text"

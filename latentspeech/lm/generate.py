@@ -26,7 +26,7 @@ from latentspeech.lm.sampler import CFGDenoiser, Generators, make_sampler, randn
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DecodeConfig", "GenerationOutput", "Generator", "choose_candidate"]
+__all__ = ["DecodeConfig", "GenerationOutput", "Generator", "choose_candidate", "guided_denoiser"]
 
 
 @dataclass
@@ -59,6 +59,16 @@ def choose_candidate(scores: Tensor, lengths: Tensor, target_frames: int, length
         ratio = lengths.clamp(min=1).float() / max(target_frames, 1)
         scores = scores + length_weight * ratio.log().abs()
     return int(torch.argmin(scores))
+
+
+def guided_denoiser(lm: LatentLM, cond: Tensor, uncond: Tensor | None, config: DecodeConfig,
+                    times: Tensor | None = None) -> CFGDenoiser:
+    """The LM's diffusion head as the solver's denoiser, guided as `config` says (scale, interval, rescale,
+    projection) on states cond [M, C] and text-dropped uncond [M, C] (None: unguided); `times`: the solver's
+    eval_times, to precompute the head's modulations. One place for generation and GTA dumps."""
+    return CFGDenoiser(lm.head, cond, uncond, config.cfg_scale, times=times,
+                       interval=(config.cfg_t_min, config.cfg_t_max), rescale=config.cfg_rescale,
+                       parallel=config.cfg_parallel, schedule=lm.schedule, prediction=lm.config.prediction)
 
 
 class Generator:
@@ -158,10 +168,7 @@ class Generator:
         c = self.config
         t0 = time.perf_counter()
         guided = h.shape[0] > k
-        denoise = CFGDenoiser(self.lm.head, h[:k], h[k:] if guided else None, c.cfg_scale,
-                              times=self._eval_times.to(h.device), interval=(c.cfg_t_min, c.cfg_t_max),
-                              rescale=c.cfg_rescale, parallel=c.cfg_parallel, schedule=self.lm.schedule,
-                              prediction=self.lm.config.prediction)
+        denoise = guided_denoiser(self.lm, h[:k], h[k:] if guided else None, c, self._eval_times.to(h.device))
         noise = c.temperature * randn_rows((k, self.lm.config.latent_dim), h.device, gen)
         frame = self.sampler.sample(denoise, noise, generator=gen)  # [k, D] fp32
         self._sync(h.device)

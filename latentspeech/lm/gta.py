@@ -28,7 +28,8 @@ from torch import Tensor
 
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.model import LatentLM
-from latentspeech.lm.sampler import CFGDenoiser, make_sampler
+from latentspeech.lm.generate import guided_denoiser
+from latentspeech.lm.sampler import make_sampler
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,7 @@ def gta_frames(lm: LatentLM, phonemes: Tensor, frames: Tensor, prompt_len: int, 
              frames.unsqueeze(0).expand(s, -1, -1), torch.full((s,), n, device=dev), drop, rates=rates,
              prompt_lens=torch.full((s,), prompt_len, device=dev))
     h = out.hidden[:, prompt_len:n].float()  # [S, M, C]: state j predicts frame j
-    denoise = CFGDenoiser(lm.head, h[0], h[1] if guided else None, decode.cfg_scale,
-                          interval=(decode.cfg_t_min, decode.cfg_t_max), rescale=decode.cfg_rescale,
-                          parallel=decode.cfg_parallel, schedule=lm.schedule, prediction=lm.config.prediction)
+    denoise = guided_denoiser(lm, h[0], h[1] if guided else None, decode)
     sampler = make_sampler(decode.solver, lm.schedule, decode.steps, lm.config.prediction)
     noise = decode.temperature * torch.randn(n - prompt_len, d, device=dev, generator=generator)
     made = sampler.sample(denoise, noise, generator=generator)  # [M, D]
