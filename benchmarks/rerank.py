@@ -7,14 +7,12 @@
     # 2. score each candidate dir
     for i in 0 1 2 3; do latentspeech eval --meta W/meta.lst --gen-dir R/cand$i --out-dir R/scores_cand$i; done
     # 3. WER/CER of each rule, paired against the CTC head's choice (several R: pooled, e.g. sampling seeds)
-    python benchmarks/rerank.py analyze R [R2 ...] --length-weights 0.5 1 2 4
+    python benchmarks/rerank.py analyze R [R2 ...]
 
 Rules: `first` (candidate 0 alone: best of 1), `ctc` (the LM's CTC head: what `tts --candidates N` keeps),
-`reader` / `reader+ctc` (the model's LatentReader on the frames, alone or summed with the CTC head; generate with
-`--rerank reader+ctc` and a model that has a reader),
-`ctc+length w` (`--length-weight w`: + w·|ln(frames / expected)|, expected = the prompt's frames per phoneme ×
-the text's), `length` (the candidate nearest the expected length), `oracle` (the lowest WER: the head-room of any
-reranker). The same samples under every rule: differences are the choice alone.
+`oracle` (the lowest WER: the head-room of any reranker). The same samples under every rule: differences are the
+choice alone. (A LatentReader judge and a length prior were compared here too until session 22; neither beat the
+CTC head: docs/experiments.md *Who picks the best of N?*, code at commit 6818663.)
 """
 
 from __future__ import annotations
@@ -47,8 +45,7 @@ def cmd_generate(args) -> int:
         (out / f"cand{i}").mkdir(parents=True, exist_ok=True)
     for e in tqdm([e for e in entries if e.utt not in done], desc="candidates", unit="utt"):
         wavs, info = tts.synthesize_candidates(e.text, e.prompt_wav, e.prompt_text, seed=args.seed,
-                                               steps=args.steps, cfg_scale=args.cfg, candidates=args.candidates,
-                                               rerank=args.rerank)
+                                               steps=args.steps, cfg_scale=args.cfg, candidates=args.candidates)
         for i, wav in enumerate(wavs):
             save_audio(out / f"cand{i}" / f"{e.utt}.wav", wav, tts.sample_rate)
         with open(log_path, "a", encoding="utf-8") as f:
@@ -57,27 +54,21 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def choose(rule: str, row: dict, weight: float = 0.0) -> int:
+RULES = ("first", "ctc", "oracle")
+
+
+def choose(rule: str, row: dict) -> int:
     """The candidate a rule keeps (see the module docstring) for one utterance's candidates.jsonl row (+ `wer`
     per candidate for the oracle)."""
     from latentspeech.lm.generate import choose_candidate
 
-    frames, target = row["candidate_frames"], row["target_frames"]
     if rule == "first":
         return 0
     if rule == "oracle":
         return int(np.argmin(row["wer"]))
-    if rule == "length":  # the length prior alone: equal judge scores
-        return choose_candidate(torch.zeros(len(frames)), torch.tensor(frames), target, 1.0)
     if rule == "ctc":
-        scores = row["ctc_scores"]
-    elif rule == "reader":
-        scores = row["reader_scores"]
-    elif rule == "reader+ctc":
-        scores = [a + b for a, b in zip(row["reader_scores"], row["ctc_scores"])]
-    else:
-        raise ValueError(f"unknown rule {rule!r}")
-    return choose_candidate(torch.tensor(scores), torch.tensor(frames), target, weight)
+        return choose_candidate(torch.tensor(row["ctc_scores"]), torch.tensor(row["candidate_frames"]))
+    raise ValueError(f"unknown rule {rule!r}")
 
 
 def _load(run: Path) -> list[dict]:
@@ -104,20 +95,14 @@ def cmd_analyze(args) -> int:
 
     rows = [r for run in args.runs for r in _load(Path(run))]
     gt = {r["key"]: _gt_seconds(r["gt_wav"]) for r in rows}
-    rules = [("first", "first", 0.0), ("ctc", "ctc", 0.0)]
-    rules += [(f"ctc+length {w:g}", "ctc", w) for w in args.length_weights]
-    if all("reader_scores" in r for r in rows):
-        rules += [("reader", "reader", 0.0), ("reader+ctc", "reader+ctc", 0.0)]
-    rules += [("length", "length", 0.0), ("oracle", "oracle", 0.0)]
-    picks = {label: [choose(rule, r, w) for r in rows] for label, rule, w in rules}
+    picks = {rule: [choose(rule, r) for r in rows] for rule in RULES}
     base = np.array([r["wer"][c] for r, c in zip(rows, picks["ctc"])])
     print(f"{len(rows)} utterances × {len(rows[0]['ctc_scores'])} candidates from {len(args.runs)} run(s); "
           "duration = generated / ground-truth file length\n")
     print("| rule | WER % | CER % | vs ctc: WER, paired [95% CI] | same choice as ctc | duration ratio: median, "
           "outside [0.8, 1.25] |")
     print("|---|---|---|---|---|---|")
-    for name, _, _ in rules:
-        pick = picks[name]
+    for name, pick in picks.items():
         wer = np.array([r["wer"][c] for r, c in zip(rows, pick)])
         cer = np.array([r["cer"][c] for r, c in zip(rows, pick)])
         ratio = np.array([r["candidate_frames"][c] / r["frame_rate"] / gt[r["key"]] for r, c in zip(rows, pick)])
@@ -142,13 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--cfg", type=float, default=2.5)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--threads", type=int, default=1)
-    g.add_argument("--rerank", default="ctc", choices=("ctc", "reader", "reader+ctc"),
-                   help="which judges score the candidates (reader+ctc logs both; the samples are the same)")
     g.add_argument("--max-utts", type=int, default=0, help="first N lines only (0 = all)")
     g.set_defaults(func=cmd_generate)
     a = sub.add_parser("analyze", help="WER of each selection rule over generated + scored runs")
     a.add_argument("runs", nargs="+", help="generate --out dirs, each with scores_cand<i>/ from latentspeech eval")
-    a.add_argument("--length-weights", type=float, nargs="*", default=[0.5, 1.0, 2.0, 4.0])
     a.set_defaults(func=cmd_analyze)
     args = p.parse_args(argv)
     return args.func(args)

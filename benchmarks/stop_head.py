@@ -77,8 +77,7 @@ def run_model(name: str, loader, guards: list[list[int]], threshold: float) -> d
     rows = []
     with torch.inference_mode():
         for batch, batch_guards in zip(loader, guards):
-            out = lm(batch["phonemes"], batch["phoneme_lens"], batch["frames"], batch["frame_lens"],
-                     rates=batch["rates"], prompt_lens=batch["prompt_lens"])
+            out = lm(batch["phonemes"], batch["phoneme_lens"], batch["frames"], batch["frame_lens"])
             for k, guard in enumerate(batch_guards):
                 pl, fl = int(batch["prompt_lens"][k]), int(batch["frame_lens"][k])
                 rows.append(stop_stats(out.stop_logits[k].float(), pl, fl, threshold, guard_frames=guard))

@@ -32,21 +32,18 @@ KEYS = ("diffusion", "no_text", "text_gain", "ctc", "stop")
 def example_losses(lm, batch: dict, seed: int) -> dict[str, float]:
     """Teacher-forced losses of one collated example (batch of 1), with and without the text, same noise."""
     args = (batch["phonemes"], batch["phoneme_lens"], batch["frames"], batch["frame_lens"], batch["prompt_lens"])
-    with_text = lm.loss(*args, generator=torch.Generator().manual_seed(seed), rates=batch["rates"])
-    no_text = lm.loss(*args, generator=torch.Generator().manual_seed(seed), drop_text=True, rates=batch["rates"])
+    with_text = lm.loss(*args, generator=torch.Generator().manual_seed(seed))
+    no_text = lm.loss(*args, generator=torch.Generator().manual_seed(seed), drop_text=True)
     diffusion, blind = float(with_text["diffusion"]), float(no_text["diffusion"])
     return {"diffusion": diffusion, "no_text": blind, "text_gain": blind - diffusion,
             "ctc": float(with_text["ctc"]) if "ctc" in with_text else math.nan, "stop": float(with_text["stop"])}
 
 
-def pace_of(batch: dict) -> tuple[float, float]:
-    """(target, prompt) frames per phoneme of a collated cross-utterance example: its `rates` is the prompt's; the
-    target's phonemes are those after the prompt's and the separator (prompt phonemes = prompt frames / rate)."""
+def pace_of(batch: dict, target_phonemes: int) -> tuple[float, float]:
+    """(target, prompt) frames per phoneme of a collated cross-utterance example whose phonemes end with the
+    target's `target_phonemes` (after the prompt's and the separator)."""
     n, p, pl = int(batch["frame_lens"][0]), int(batch["phoneme_lens"][0]), int(batch["prompt_lens"][0])
-    prompt_rate = float(batch["rates"][0])
-    prompt_phonemes = round(pl / prompt_rate) if prompt_rate > 0 else 0
-    target_phonemes = max(1, p - prompt_phonemes - 1)
-    return (n - pl) / target_phonemes, prompt_rate
+    return (n - pl) / max(1, target_phonemes), pl / max(1, p - target_phonemes - 1)
 
 
 def group_means(rows: list[tuple[str, dict[str, float]]], pattern: str) -> dict[str, dict[str, float]]:
@@ -80,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     vocab = TTS.from_pretrained(args.models[0]).vocab
     dataset = LMDataset(args.phn, args.latents, vocab, LMDataConfig(cross_prompt_prob=1.0), seed=0)
     picks = np.linspace(0, len(dataset) - 1, min(args.max_utts, len(dataset))).round().astype(int)
-    examples = [(dataset.utts[i], collate_lm([dataset[i]])) for i in dict.fromkeys(picks.tolist())]
-    paces = {utt: pace_of(batch) for utt, batch in examples}
+    picks = list(dict.fromkeys(picks.tolist()))
+    examples = [(dataset.utts[i], collate_lm([dataset[i]])) for i in picks]
+    paces = {utt: pace_of(batch, len(dataset.ids[i])) for i, (utt, batch) in zip(picks, examples)}
     out_rows = ["model\tutt\ttarget_pace\tprompt_pace\t" + "\t".join(KEYS)]
     lines = ["| model | group | utts | diffusion | no text | text gain | CTC per label | stop |", "|" + "---|" * 8]
     for name in args.models:

@@ -33,7 +33,6 @@ from latentspeech.errors import CheckpointError, ConfigError, InputError
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.generate import GenerationOutput, Generator
 from latentspeech.lm.model import LatentLM, LMConfig
-from latentspeech.lm.reader import LatentReader, ReaderConfig
 from latentspeech.vae.model import SigmaVAE, VAEConfig
 
 log = logging.getLogger(__name__)
@@ -81,10 +80,9 @@ class TTS:
     """σ-VAE + LatentLM + phoneme front end. Build with `from_pretrained`; see the module docstring."""
 
     def __init__(self, vae: SigmaVAE, lm: LatentLM, vocab: Any, decode_config: DecodeConfig | None = None,
-                 language: str = "en-us", reader: LatentReader | None = None):
+                 language: str = "en-us"):
         self.vae = vae.eval()
         self.lm = lm.eval()
-        self.reader = reader.eval() if reader is not None else None  # best-of-N judge (DecodeConfig.rerank)
         self.vocab = vocab
         self.decode_config = decode_config or DecodeConfig()
         self.language = language
@@ -117,18 +115,11 @@ class TTS:
         except ConfigError as e:
             raise CheckpointError(str(e)) from None
         vocab = PhonemeVocab.from_dict(doc["vocab"]) if "vocab" in doc else PhonemeVocab.default()
-        reader = None
-        if doc.get("reader") is not None:  # a LatentReader rides along (latentspeech add-reader)
-            try:
-                rc = config_from_dict(doc["reader"], ReaderConfig, f"{model_dir}/config.yaml: reader")
-            except ConfigError as e:
-                raise CheckpointError(str(e)) from None
-            reader = LatentReader(rc)
-            load_state_dict_strict(reader, {k[7:]: v for k, v in state.items() if k.startswith("reader.")},
-                                   str(model_dir))
-            reader = reader.to(device)
+        if doc.get("reader") is not None:
+            log.warning("%s carries a best-of-N reader (latentspeech add-reader, retired after commit 6818663); "
+                        "it is ignored: best-of-N uses the LM's CTC head", model_dir)
         lm = lm.to(device=device, dtype=_dtype(dtype))
-        tts = cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"), reader)
+        tts = cls(vae.to(device), lm, vocab, decode, doc.get("language", "en-us"))
         tts.model_dir = model_dir
         return tts
 
@@ -140,9 +131,6 @@ class TTS:
         config = TTSModelConfig(vae=self.vae.config, lm=self.lm.config)
         extra = {"vocab": self.vocab.to_dict(), "decode": config_to_dict(self.decode_config),
                  "language": self.language, "frame_rate": self.vae.frame_rate}
-        if self.reader is not None:
-            state.update({f"reader.{k}": v for k, v in self.reader.state_dict().items()})
-            extra["reader"] = config_to_dict(self.reader.config)
         out = save_model_dir(out_dir, "tts", config, state, extra=extra, dtype=_dtype(dtype))
         # checksum of the weights, checked by pretrained.verify_checksum before loading
         import yaml
@@ -198,12 +186,6 @@ class TTS:
             config = dataclasses.replace(self.decode_config, **given)
         except ValueError as e:
             raise InputError(str(e)) from None
-        paced_length = (config.length_weight > 0 and config.candidates > 1) or config.min_length_ratio > 0 \
-            or config.max_length_ratio > 0
-        if config.duration_scale != 1.0 and not self.lm.config.told_pace and not paced_length:
-            log.warning("duration_scale=%g is ignored: this model's LM has no progress, rate or rate-position "
-                        "conditioning (and no best-of-N length prior: length_weight, candidates > 1; no length "
-                        "ratio guards)", config.duration_scale)
         return config
 
     @staticmethod
@@ -325,12 +307,9 @@ class TTS:
 
     def _checked_options(self, **options: Any) -> DecodeConfig:
         config = self.decode_options(**options)
-        if config.candidates > 1 and "ctc" in config.rerank and not self.lm.has_ctc_head:
-            raise InputError(f"candidates={config.candidates} with rerank={config.rerank} needs an LM with a CTC "
+        if config.candidates > 1 and not self.lm.has_ctc_head:
+            raise InputError(f"candidates={config.candidates} (best-of-N by the LM's CTC head) needs an LM with a CTC "
                              "head (trained with model.ctc_weight > 0); this model has none: use candidates=1")
-        if config.candidates > 1 and "reader" in config.rerank and self.reader is None:
-            raise InputError(f"rerank={config.rerank} needs a model with a reader (latentspeech add-reader); "
-                             "this one has none: use rerank=ctc")
         return config
 
     def _chunk_inputs(self, prep: _Prepared, k: int, seed: int | None) -> tuple[torch.Tensor, int, int | None]:
@@ -370,16 +349,15 @@ class TTS:
         config = self._checked_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         t_start = time.perf_counter()
         prep = self.prepare(text, prompt_wav, prompt_text, config)
-        gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
+        gen = Generator(self.lm, config, self.vae.frame_rate)
         pieces, first_audio, stopped, choices = [], None, True, []
-        totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0,
-                  "target_frames": 0}  # target_frames: the prompt's pace × the text (progress, length prior)
+        totals = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "vae_s": 0.0, "frames": 0}
         for k in range(len(prep.chunks)):
             out = self._generate_chunk(gen, prep, k, seed)
             t0 = time.perf_counter()
             pieces.append(self._decode(prep.prompt_frames, out.frames))
             totals["vae_s"] += time.perf_counter() - t0
-            for key in ("prefill_s", "transformer_s", "head_s", "frames", "target_frames"):
+            for key in ("prefill_s", "transformer_s", "head_s", "frames"):
                 totals[key] += out.timings.get(key, 0)
             if "chosen" in out.timings:  # best-of-N: what each chunk's candidates scored, and which one won
                 choices.append(_best_of_info(out.timings))
@@ -424,7 +402,7 @@ class TTS:
                 raise err from None
         jobs = [(i, k) for i, prep in enumerate(preps) for k in range(len(prep.chunks))]
         jobs.sort(key=lambda job: len(preps[job[0]].chunks[job[1]]))  # similar lengths share a batch
-        gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
+        gen = Generator(self.lm, config, self.vae.frame_rate)
         outputs: dict[tuple[int, int], GenerationOutput] = {}
         for start in range(0, len(jobs), batch_size):
             batch = jobs[start : start + batch_size]
@@ -445,24 +423,21 @@ class TTS:
             timings = {"total_s": total * audio_s / audio if audio > 0 else 0.0, "audio_s": audio_s,
                        "rtf": total / audio if audio > 0 else math.inf, "steps": config.steps, "candidates": 1,
                        "chunks": len(prep.chunks), "batch_size": batch_size,
-                       "stopped": all(o.stopped for o in outs), "frames": sum(o.timings["frames"] for o in outs),
-                       "target_frames": sum(o.timings["target_frames"] for o in outs)}
+                       "stopped": all(o.stopped for o in outs), "frames": sum(o.timings["frames"] for o in outs)}
             results.append(SynthesisResult(wav=wav, sample_rate=self.sample_rate, timings=timings))
         return results
 
     def synthesize_candidates(self, text: str, prompt_wav: Any = None, prompt_text: str | None = None,
                               seed: int | None = None, **options: Any) -> tuple[list[np.ndarray], dict[str, Any]]:
-        """Every best-of-N candidate's audio for a text of one chunk, and their scores (`ctc_scores` and/or
-        `reader_scores`, `candidate_frames`, `target_frames`, `chosen`: the one `synthesize` with the same
-        arguments returns).
+        """Every best-of-N candidate's audio for a text of one chunk, and their scores (`ctc_scores`,
+        `candidate_frames`, `chosen`: the one `synthesize` with the same arguments returns).
         For studying the reranker or replacing it (e.g. by an ASR); `options` as in `synthesize`."""
         config = self._checked_options(**options)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
         if len(prep.chunks) != 1:
             raise InputError(f"synthesize_candidates takes a text of one chunk; this one splits into "
                              f"{len(prep.chunks)} (max_chunk_phonemes={config.max_chunk_phonemes})")
-        out = self._generate_chunk(Generator(self.lm, config, self.vae.frame_rate, self.reader), prep, 0, seed,
-                                   best_of=True)
+        out = self._generate_chunk(Generator(self.lm, config, self.vae.frame_rate), prep, 0, seed, best_of=True)
         wavs = [self._unclipped(self._decode(prep.prompt_frames, c)) for c in out.candidates]
         info = _best_of_info(out.timings)
         return wavs, info
@@ -489,7 +464,7 @@ class TTS:
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         config = dataclasses.replace(config, candidates=1)
         prep = self.prepare(text, prompt_wav, prompt_text, config)
-        gen = Generator(self.lm, config, self.vae.frame_rate, self.reader)
+        gen = Generator(self.lm, config, self.vae.frame_rate)
         ahead = config.stream_lookahead_frames
         for k in range(len(prep.chunks)):
             phonemes, n_text, chunk_seed = self._chunk_inputs(prep, k, seed)
@@ -515,8 +490,8 @@ class TTS:
 
 
 def _best_of_info(timings: dict[str, Any]) -> dict[str, Any]:
-    """A best-of-N chunk's judge scores, candidate lengths, target length and choice (from Generator.timings)."""
-    keys = ("ctc_scores", "reader_scores", "candidate_frames", "chosen", "target_frames")
+    """A best-of-N chunk's CTC scores, candidate lengths and choice (from Generator.timings)."""
+    keys = ("ctc_scores", "candidate_frames", "chosen")
     return {key: timings[key] for key in keys if key in timings}
 
 

@@ -3,6 +3,8 @@
 A config file is a nested mapping whose sections are dataclass fields. Unknown keys fail with the
 file, the dotted key and the closest valid name; values are cast to the field's type or fail.
 Overrides are ``section.key=value`` strings (the CLI's repeatable ``--set``), parsed as YAML scalars.
+A dataclass may list retired options in a ``RETIRED`` class attribute ({name: off value}): configs written
+before they were removed still load when the option is off there, and fail with a clear message when it is on.
 
     cfg = load_config("conf/lm.yaml", LMTrainConfig, overrides=["optim.lr=1.0e-4"])
     dump_config(cfg, "exp/lm/config.yaml")
@@ -37,6 +39,17 @@ def _unknown_key(source: str, dotted: str, valid: list[str]) -> ConfigError:
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(valid)})"
     return ConfigError(f"{source}: unknown key '{dotted}'{hint}")
+
+
+def _retired(cls: type, key: str, value: Any, source: str, dotted: str) -> bool:
+    """True if `key` is one of `cls`'s retired options at its off value (skip it); ConfigError if it is set."""
+    retired = getattr(cls, "RETIRED", {})
+    if key not in retired:
+        return False
+    if value == retired[key]:
+        return True
+    raise ConfigError(f"{source}: '{dotted}' was retired (measured, not shipped: docs/experiments.md); it can only "
+                      f"be {retired[key]!r} now; LatentSpeech at commit 6818663 still runs it")
 
 
 def _cast(value: Any, tp: Any, where: str) -> Any:
@@ -118,6 +131,8 @@ def _from_dict(data: dict[str, Any], cls: type[T], source: str, prefix: str = ""
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if key not in types_:
+            if _retired(cls, key, value, source, dotted):
+                continue
             raise _unknown_key(source, dotted, list(types_))
         tp = types_[key]
         if dataclasses.is_dataclass(tp) and isinstance(value, dict):
@@ -161,6 +176,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, cls: type, source
             raise ConfigError(f"{source}: '{'.'.join(keys[:i])}' is not a section")
         types_ = _field_types(tp)
         if key not in types_:
+            if i == len(keys) - 1 and _retired(tp, key, value, source, dotted):
+                return
             raise _unknown_key(source, ".".join(keys[: i + 1]), list(types_))
         if i == len(keys) - 1:
             node[key] = value

@@ -20,7 +20,7 @@ from latentspeech.errors import CheckpointError
 log = logging.getLogger(__name__)
 
 __all__ = ["PRETRAINED_DIR", "PROMPTS_DIR", "search_dirs", "available_models", "resolve_model", "example_prompts",
-           "example_prompt", "verify_checksum", "export_tts", "load_reader"]
+           "example_prompt", "verify_checksum", "export_tts"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 PROMPTS_DIR = "prompts"
@@ -188,34 +188,6 @@ def export_tts(vae_dir: str | os.PathLike, lm_exp_dir: str | os.PathLike, out_di
         add_prompts(out, prompt_items, vae.sample_rate)
     log.info("wrote %s (LM step %s, %d example prompts)", out, state.get("step"), len(prompt_items))
     return out
-
-
-def load_reader(exp_dir: str | os.PathLike, vocab, latent_dim: int):
-    """The newest checkpoint of a train-reader exp dir → LatentReader (eval mode), checked against the model it
-    will judge for: the same phoneme table and latent size."""
-    from latentspeech.config import config_from_dict
-    from latentspeech.errors import ConfigError
-    from latentspeech.lm.reader import LatentReader, ReaderConfig
-    from latentspeech.text.vocab import PhonemeVocab
-
-    exp = Path(exp_dir)
-    path = _newest_checkpoint(exp, "train-reader")
-    state = load_checkpoint(path)
-    if "model" not in state or "config" not in state:
-        raise CheckpointError(f"{path} is not a train-reader checkpoint (no model/config)")
-    try:
-        config = config_from_dict(state["config"].get("model"), ReaderConfig, f"{path}: model")
-    except ConfigError as e:
-        raise CheckpointError(str(e)) from None
-    if (exp / "vocab.yaml").is_file() and PhonemeVocab.load(exp / "vocab.yaml").symbols != vocab.symbols:
-        raise CheckpointError(f"the reader in '{exp}' was trained with another phoneme table than the model's")
-    if config.latent_dim != latent_dim:
-        raise CheckpointError(f"the reader in '{exp}' reads {config.latent_dim}-dim latents, the model makes "
-                              f"{latent_dim}")
-    reader = LatentReader(config)
-    load_state_dict_strict(reader, state["model"], str(path))
-    log.info("reader from %s (step %s)", path, state.get("step"))
-    return reader.eval()
 
 
 def read_prompt_list(path: str | os.PathLike) -> list[tuple[str, Path, str]]:

@@ -64,22 +64,32 @@ def test_decode_options_override_the_model_defaults(tts, prompt):
         tts.synthesize("Hello.", prompt, "A prompt.", steps=0)
 
 
-def test_duration_scale_is_refused_below_zero_and_flagged_for_a_model_without_progress(tts, prompt, caplog):
-    with pytest.raises(InputError, match="duration_scale must be > 0"):
-        tts.decode_options(duration_scale=0.0)
+def test_a_model_dir_written_before_options_were_retired_loads_while_they_are_off(model_dir, tmp_path, prompt,
+                                                                                 caplog):
+    import shutil
+
+    import yaml
+
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old)
+    doc = yaml.safe_load((old / "config.yaml").read_text())
+    doc["model"]["lm"].update(rate_conditioning=False, progress_conditioning=False, rate_positions_ref=1.0)
+    doc["decode"].update(rerank="ctc", length_weight=0.0, duration_scale=1.0)
+    doc["reader"] = {"latent_dim": 8}  # a best-of-N reader rode along (add-reader): ignored, with a warning
+    (old / "config.yaml").write_text(yaml.safe_dump(doc))
     with caplog.at_level("WARNING", logger="latentspeech.api"):
-        out = tts.synthesize("Hello.", prompt, "A prompt.", seed=0, duration_scale=1.5)
-    assert "duration_scale=1.5 is ignored" in caplog.text
-    assert out.timings["target_frames"] > 0  # the estimate is reported either way
-    assert np.array_equal(out.wav, tts.synthesize("Hello.", prompt, "A prompt.", seed=0).wav)
-    caplog.clear()
-    with caplog.at_level("WARNING", logger="latentspeech.api"):  # the length-ratio guards do use it
-        tts.decode_options(duration_scale=1.5, min_length_ratio=0.5)
-    assert "is ignored" not in caplog.text
+        loaded = api.TTS.from_pretrained(old)
+    assert "best-of-N reader" in caplog.text
+    a, b = (t.synthesize("Hello.", prompt, "A prompt.", seed=0).wav for t in (loaded, api.TTS.from_pretrained(model_dir)))
+    assert np.array_equal(a, b)
+    doc["model"]["lm"]["rate_positions"] = True  # one the code no longer has, switched on: a clear refusal
+    (old / "config.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(CheckpointError, match="'lm.rate_positions' was retired .* commit 6818663"):
+        api.TTS.from_pretrained(old)
 
 
 def test_best_of_n_needs_a_ctc_head_and_is_deterministic(tts, prompt, tmp_path):
-    with pytest.raises(InputError, match="candidates=2 with rerank=ctc needs an LM with a CTC head"):
+    with pytest.raises(InputError, match="candidates=2 .* needs an LM with a CTC head"):
         tts.synthesize("Hello.", prompt, "A prompt.", candidates=2)
     ctc = api.TTS.from_pretrained(make_tts_dir(tmp_path / "ctc", ctc=True, stop_bias=-10.0))
     a, b = (ctc.synthesize("Hello world.", prompt, "A prompt.", seed=1, candidates=3) for _ in range(2))
@@ -235,7 +245,7 @@ import latentspeech.vae.model
 from latentspeech.cli import main
 assert main(["tts", "--model", {str(model_dir)!r}, "--text", "Hi.", "--prompt-wav", {str(prompt)!r},
              "--prompt-text", "A prompt.", "--out", {str(tmp_path / 'x.wav')!r}]) == 0
-bad = [m for m in sys.modules if m.endswith((".train", ".train_reader", ".losses", ".discriminators")) or m in (
+bad = [m for m in sys.modules if m.endswith((".train", ".losses", ".discriminators")) or m in (
        "latentspeech.training", "tensorboard", "torch.utils.tensorboard")]
 print("BAD", bad)
 """

@@ -27,47 +27,44 @@ rerank = _load("rerank")
 vae_intelligibility = _load("vae_intelligibility")
 
 
-def test_rules_pick_by_ctc_reader_length_prior_length_and_asr():
-    row = {"ctc_scores": [1.0, 1.1, 3.0], "reader_scores": [2.0, 0.5, 0.1], "candidate_frames": [40, 21, 20],
-           "target_frames": 20, "wer": [0.5, 0.2, 0.0]}
+def test_rules_pick_the_first_the_ctc_heads_and_the_asr_oracles_candidate():
+    row = {"ctc_scores": [1.1, 1.0, 3.0], "candidate_frames": [40, 21, 20], "wer": [0.5, 0.2, 0.0]}
     assert rerank.choose("first", row) == 0
-    assert rerank.choose("ctc", row) == 0
-    assert rerank.choose("ctc", row, weight=1.0) == 1  # 0.69 for doubling > 0.1 of CTC
-    assert rerank.choose("reader", row) == 2
-    assert rerank.choose("reader+ctc", row) == 1  # 1.6 < 3.0 < 3.1
-    assert rerank.choose("length", row) == 2
+    assert rerank.choose("ctc", row) == 1
     assert rerank.choose("oracle", row) == 2
+    inf = float("inf")
+    assert rerank.choose("ctc", dict(row, ctc_scores=[inf, inf, inf])) == 0  # none can spell it: the longest
     with pytest.raises(ValueError, match="unknown rule"):
         rerank.choose("asr", row)
 
 
-def _run(tmp_path: Path, name: str, rows: list[tuple[str, list[float], list[int], int, list[float]]]) -> Path:
+def _run(tmp_path: Path, name: str, rows: list[tuple[str, list[float], list[int], list[float]]]) -> Path:
     run = tmp_path / name
     gt = tmp_path / "gt.wav"
     sf.write(gt, np.zeros(16_000, dtype=np.float32), 16_000)  # 1 s = 12.5 frames
     run.mkdir()
     with open(run / "candidates.jsonl", "w") as f:
-        for utt, scores, frames, target, _ in rows:
+        for utt, scores, frames, _ in rows:
             f.write(json.dumps({"utt": utt, "seed": 0, "frame_rate": 12.5, "gt_wav": str(gt), "ctc_scores": scores,
-                                "candidate_frames": frames, "chosen": 0, "target_frames": target}) + "\n")
+                                "candidate_frames": frames, "chosen": 0}) + "\n")
     for i in range(len(rows[0][1])):
         (run / f"scores_cand{i}").mkdir()
-        lines = ["utt\twer\tcer"] + [f"{utt}\t{w[i]}\t{w[i] / 2}" for utt, _, _, _, w in rows]
+        lines = ["utt\twer\tcer"] + [f"{utt}\t{w[i]}\t{w[i] / 2}" for utt, _, _, w in rows]
         (run / f"scores_cand{i}" / "wer.tsv").write_text("\n".join(lines) + "\n")
     return run
 
 
 def test_analyze_reports_each_rule_paired_against_the_ctc_choice(tmp_path, capsys):
-    run = _run(tmp_path, "r0", [("u1", [1.0, 1.1], [25, 13], 12, [0.6, 0.2]),   # the prior fixes this one
-                                ("u2", [0.5, 2.0], [12, 12], 12, [0.1, 0.3])])  # same length: CTC decides
-    assert rerank.main(["analyze", str(run), "--length-weights", "1"]) == 0
+    run = _run(tmp_path, "r0", [("u1", [1.1, 1.0], [25, 13], [0.2, 0.6]),   # the CTC head takes the worse one
+                                ("u2", [0.5, 2.0], [12, 12], [0.1, 0.3])])  # the CTC head takes the better one
+    assert rerank.main(["analyze", str(run)]) == 0
     table = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in capsys.readouterr().out.splitlines()
              if line.startswith("| ") and not line.startswith("| rule")}
-    assert table["ctc"][0] == "35.0" and table["ctc+length 1"][0] == "15.0" and table["oracle"][0] == "15.0"
-    assert table["first"][0] == "35.0" and table["ctc+length 1"][2].startswith("-20.0")
-    assert table["ctc+length 1"][3] == "50 %"  # one of two choices moved
-    # 25 and 12 frames at 12.5 Hz against 1 s of ground truth: ratios 2.00 and 0.96, one outside [0.8, 1.25]
-    assert table["ctc"][4] == "1.48, 50 % |" and table["ctc+length 1"][4] == "1.00, 0 % |"
+    assert list(table) == ["first", "ctc", "oracle"]
+    assert table["ctc"][0] == "35.0" and table["first"][0] == "15.0" and table["oracle"][0] == "15.0"
+    assert table["oracle"][2].startswith("-20.0") and table["oracle"][3] == "50 %"  # one of two choices differs
+    # 13 and 12 frames (ctc) vs 25 and 12 (first) at 12.5 Hz against 1 s of ground truth
+    assert table["ctc"][4] == "1.00, 0 % |" and table["first"][4] == "1.48, 50 % |"
 
 
 def test_reuse_references_copies_ground_truth_and_only_a_matching_resynthesis(tmp_path):

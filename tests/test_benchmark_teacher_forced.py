@@ -15,10 +15,9 @@ bench = load_benchmark("teacher_forced")
 
 
 def test_pace_of_splits_a_cross_utterance_example_into_prompt_and_target():
-    # prompt: 10 frames over 5 phonemes (its rate, 2.0), then the separator, then 4 target phonemes over 12 frames
-    batch = {"frame_lens": torch.tensor([22]), "phoneme_lens": torch.tensor([10]), "prompt_lens": torch.tensor([10]),
-             "rates": torch.tensor([2.0])}
-    assert bench.pace_of(batch) == (3.0, 2.0)
+    # prompt: 10 frames over 5 phonemes (its pace, 2.0), then the separator, then 4 target phonemes over 12 frames
+    batch = {"frame_lens": torch.tensor([22]), "phoneme_lens": torch.tensor([10]), "prompt_lens": torch.tensor([10])}
+    assert bench.pace_of(batch, target_phonemes=4) == (3.0, 2.0)
 
 
 def test_group_means_per_group_and_over_all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
 
@@ -16,6 +17,7 @@ class ModelSection:
     n_layer: int = 2
     ratios: tuple[int, ...] = (4, 4)
     prediction: str = "v"
+    RETIRED: ClassVar[dict[str, object]] = {"rate_positions": False}
 
 
 @dataclass
@@ -90,3 +92,17 @@ def test_missing_file_and_bad_yaml_are_one_line_errors(tmp_path):
     p = write(tmp_path, "model: {d_model: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(p, TrainConfig)
+
+
+def test_retired_options_load_only_at_their_off_value(tmp_path):
+    cfg = load_config(write(tmp_path, "model: {d_model: 96, rate_positions: false}\n"), TrainConfig)
+    assert cfg.model.d_model == 96 and "rate_positions" not in config_to_dict(cfg)["model"]  # dropped on load
+    assert load_config(None, TrainConfig, overrides=["model.rate_positions=false"]) == TrainConfig()
+    for source in ({"path": write(tmp_path, "model: {rate_positions: true}\n")},
+                   {"path": None, "overrides": ["model.rate_positions=true"]}):
+        with pytest.raises(ConfigError) as e:
+            load_config(source["path"], TrainConfig, overrides=source.get("overrides"))
+        msg = str(e.value)
+        assert "'model.rate_positions' was retired" in msg and "False" in msg and "\n" not in msg
+    with pytest.raises(ConfigError, match="unknown key 'optim.rate_positions'"):  # retired in its own section only
+        load_config(write(tmp_path, "optim: {rate_positions: false}\n"), TrainConfig)

@@ -31,7 +31,6 @@ def test_continuation_examples_split_one_utterance(dump):
         assert 1 <= item["prompt_len"] <= n - 1
         assert item["prompt_len"] <= round(0.5 * n)
         assert item["phonemes"].tolist() == ds.ids[i]
-        assert item["rate"] == pytest.approx(n / len(ds.ids[i]))  # the utterance's own frames per phoneme
 
 
 def test_cross_utterance_prompts_come_from_the_same_speaker(dump):
@@ -50,29 +49,6 @@ def test_cross_utterance_prompts_come_from_the_same_speaker(dump):
                    and ds.num_frames[k] == item["prompt_len"] and u2s[ds.utts[k]] == u2s[ds.utts[i]]]
         assert matches, f"prompt of {ds.utts[i]} is not another utterance of its speaker"
         assert item["frames"].shape[0] == item["prompt_len"] + ds.num_frames[i]
-        assert item["rate"] == pytest.approx(item["prompt_len"] / len(prompt_ids))  # the prompt's own pace
-
-
-def test_continuation_rate_from_the_speaker_is_another_utterances_pace(dump):
-    phn, lat, data = dump
-    from latentspeech.data.datasets import read_map
-
-    u2s = read_map(data / "utt2spk")
-    config = LMDataConfig(cross_prompt_prob=0.0, continuation_rate="speaker")
-    ds = LMDataset(phn, lat, PhonemeVocab.default(), config, utt2spk=u2s)
-    own = 0
-    for epoch in range(3):
-        ds.set_epoch(epoch)
-        for i in range(len(ds)):
-            item = ds[i]
-            assert item["phonemes"].tolist() == ds.ids[i]  # still a continuation of the utterance itself
-            paces = {ds.num_frames[k] / len(ds.ids[k]) for k in range(len(ds))
-                     if k != i and u2s[ds.utts[k]] == u2s[ds.utts[i]]}
-            assert any(item["rate"] == pytest.approx(p) for p in paces), "not the pace of a same-speaker utterance"
-            own += item["rate"] == pytest.approx(ds.num_frames[i] / len(ds.ids[i]))
-    assert own < 3 * len(ds) // 2  # mostly not its own pace (random latents: paces differ between utterances)
-    with pytest.raises(ValueError, match="continuation_rate must be"):
-        LMDataConfig(continuation_rate="prompt")
 
 
 def test_exclude_utts_leaves_matching_utterances_out(dump):
@@ -105,7 +81,6 @@ def test_collate_pads_and_reports_lengths(dump):
     for k in range(3):
         n = int(batch["frame_lens"][k])
         assert torch.all(batch["frames"][k, n:] == 0) and torch.all(batch["phonemes"][k, batch["phoneme_lens"][k]:] == 0)
-    assert batch["rates"].tolist() == pytest.approx([ds[k]["rate"] for k in range(3)])
 
 
 def test_collate_pads_to_a_multiple_when_asked(dump):
@@ -259,18 +234,6 @@ def test_validation_on_padded_shapes_gives_the_same_losses(dump):
     assert results[0].keys() == results[1].keys()
     for k, v in results[0].items():
         assert results[1][k] == pytest.approx(v, rel=1e-4, abs=1e-6), k
-
-
-def test_train_lm_with_rate_conditioning_warm_starts_and_learns_the_rate_map(dump, tmp_path):
-    phn, lat, data = dump
-    args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
-            "--data-dir", str(data), "--set", "train.max_steps=3", "--set", "train.ema_decay=0"]
-    assert main(args + ["--exp-dir", str(tmp_path / "plain")]) == 0
-    assert main(args + ["--exp-dir", str(tmp_path / "paced"), "--set", "model.rate_conditioning=true"]) == 0
-    state = torch.load(tmp_path / "paced/checkpoints/step_00000003.pt", weights_only=True)
-    assert state["model"]["rate_emb.weight"].abs().sum() > 0  # zero at the start, moved by the loss
-    plain = torch.load(tmp_path / "plain/checkpoints/step_00000003.pt", weights_only=True)
-    assert "rate_emb.weight" not in plain["model"]
 
 
 def _history_dump(lat, out, offset=100.0, skip=()):

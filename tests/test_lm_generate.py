@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import pytest
 import torch
@@ -37,41 +36,6 @@ def test_stop_is_ignored_before_the_minimum_length():
     out = gen.generate(*_inputs(), seed=0)  # 12 phonemes · 0.04 s · 25 Hz = 12 frames
     assert out.stopped and out.frames.shape == (12, 8) and gen.min_frames(12) == 12
     assert gen.min_frames(0) == 1
-
-
-def _paced_inputs():
-    """3 prompt phonemes + separator + 8 text phonemes, a 6-frame prompt: 2 frames per phoneme, 16 frames paced."""
-    return torch.randint(2, 80, (12,)), torch.randn(6, 8), 8
-
-
-@pytest.mark.parametrize("best_of", [False, True])
-def test_length_ratio_guards_follow_the_prompts_pace(best_of, caplog):
-    phonemes, prompt, n_text = _paced_inputs()
-
-    def run(bias: float, **cfg):
-        config = DecodeConfig(steps=2, min_seconds_per_phoneme=0.0, **cfg)
-        gen = Generator(_set_stop(tiny_lm(ctc_weight=0.2), bias), config, frame_rate=25.0)
-        if best_of:
-            return gen.best_of(phonemes, prompt, n_text, seed=0, candidates=2), gen
-        return gen.generate(phonemes, prompt, n_text, seed=0), gen
-
-    out, gen = run(10.0, min_length_ratio=0.75)  # wants to stop at once: held until 0.75 × 16 frames
-    assert out.stopped and out.frames.shape[0] == 12 and gen.timings["target_frames"] == 16
-    out, _ = run(10.0)  # no ratio guard: stops on the first frame it may
-    assert out.frames.shape[0] == 1
-    with caplog.at_level(logging.WARNING, logger="latentspeech.lm.generate"):
-        out, _ = run(-10.0, max_length_ratio=1.25)  # never stops: cut at 1.25 × 16, and says which guard to raise
-    assert not out.stopped and out.frames.shape[0] == 20 and "max_length_ratio" in caplog.text
-    out, gen = run(-10.0, max_length_ratio=1.25, duration_scale=1.5)  # a slower pace asked for: 24 paced frames
-    assert out.frames.shape[0] == 30 and gen.timings["target_frames"] == 24
-
-
-def test_length_ratio_options_are_checked():
-    bads = (dict(min_length_ratio=-0.1), dict(max_length_ratio=-1.0), dict(min_length_ratio=1.2, max_length_ratio=1.1))
-    for bad in bads:
-        with pytest.raises(ValueError, match="length_ratio"):
-            DecodeConfig(**bad)
-    assert DecodeConfig(min_length_ratio=0.8, max_length_ratio=0.0).max_length_ratio == 0.0  # 0 = off
 
 
 def test_length_guard_fires_with_a_warning(caplog):
@@ -234,43 +198,10 @@ def test_best_of_candidates_stop_on_their_own():
         assert (score == float("inf")) == (3 * n < 12)
 
 
-def test_choose_candidate_adds_a_length_prior_to_the_ctc_score():
-    scores, lengths = torch.tensor([1.0, 1.2, float("inf")]), torch.tensor([40, 20, 5])
-    assert choose_candidate(scores, lengths, target_frames=20) == 0  # the CTC head alone
-    # |ln(40/20)| = 0.69: a weight of 1 costs candidate 0 more than its 0.2 lead
-    assert choose_candidate(scores, lengths, target_frames=20, length_weight=1.0) == 1
-    assert choose_candidate(scores, lengths, target_frames=20, length_weight=0.2) == 0
-    # too long and too short by the same factor cost the same
-    assert choose_candidate(torch.tensor([1.0, 1.0]), torch.tensor([10, 40]), 20, 1.0) in (0, 1)
-    tie = choose_candidate(torch.tensor([1.0, 1.0]), torch.tensor([10, 41]), 20, 1.0)
-    assert tie == 0  # 20/10 = 2 < 41/20
-    # no candidate can spell the text: the longest, whatever the prior
-    assert choose_candidate(torch.full((3,), float("inf")), lengths, 5, 10.0) == 0
-
-
-def test_length_weight_changes_only_the_choice_between_the_same_samples():
-    lm = tiny_lm(ctc_weight=0.2)
-    with torch.no_grad():  # candidates stop at different times (see test_best_of_candidates_stop_on_their_own)
-        lm.stop_head.weight.zero_()
-        lm.stop_head.weight[0, 0] = 30.0
-        lm.stop_head.bias.fill_(0.0)
-    torch.manual_seed(0)
-    phonemes, prompt = _inputs()
-    base = DecodeConfig(steps=2, candidates=4, min_seconds_per_phoneme=0.0, max_seconds=2.0)
-    plain = Generator(lm, base, frame_rate=25.0).best_of(phonemes, prompt, n_text_phonemes=4, seed=0)
-    prior = Generator(lm, DecodeConfig(**{**base.__dict__, "length_weight": 100.0}), 25.0).best_of(
-        phonemes, prompt, n_text_phonemes=4, seed=0)
-    assert plain.timings["ctc_scores"] == prior.timings["ctc_scores"]  # the same samples ...
-    assert len(plain.candidates) == 4 and all(torch.equal(a, b) for a, b in zip(plain.candidates, prior.candidates))
-    lengths, target = prior.timings["candidate_frames"], prior.timings["target_frames"]
-    finite = [i for i, x in enumerate(prior.timings["ctc_scores"]) if x != float("inf")]
-    closest = min(finite, key=lambda i: abs(math.log(lengths[i] / target)))
-    assert prior.timings["chosen"] == closest  # ... and a heavy prior picks the one nearest the target length
-    assert plain.timings["chosen"] != closest  # (which the CTC head alone does not, here)
-    assert torch.equal(prior.frames, prior.candidates[closest])
-    assert [c.shape[0] for c in plain.candidates] == lengths
-    with pytest.raises(ValueError, match="length_weight must be >= 0"):
-        DecodeConfig(length_weight=-1.0)
+def test_choose_candidate_keeps_the_lowest_ctc_score_or_else_the_longest():
+    lengths = torch.tensor([40, 20, 5])
+    assert choose_candidate(torch.tensor([1.2, 1.0, float("inf")]), lengths) == 1
+    assert choose_candidate(torch.full((3,), float("inf")), lengths) == 0  # none can spell the text
 
 
 def test_best_of_needs_a_ctc_head():
@@ -278,61 +209,6 @@ def test_best_of_needs_a_ctc_head():
         Generator(tiny_lm(), DecodeConfig(candidates=2)).generate(*_inputs(), seed=0)
     with pytest.raises(ValueError, match="candidates must be >= 1"):
         DecodeConfig(candidates=0)
-
-
-def test_generation_gives_a_paced_lm_the_prompts_frames_per_phoneme(monkeypatch):
-    """rate_conditioning at inference: every stream (CFG rows too) gets prompt frames / prompt phonemes, where the
-    prompt's phonemes are the sequence minus the text and its separator."""
-    from helpers_lm import tiny_lm_config
-    from latentspeech.lm.decoding import DecodeConfig
-    from latentspeech.lm.generate import Generator
-    from latentspeech.lm.model import LatentLM
-
-    torch.manual_seed(0)
-    lm = LatentLM(tiny_lm_config(rate_conditioning=True)).eval()
-    seen = []
-    prefill = lm.prefill
-    monkeypatch.setattr(lm, "prefill", lambda *a, **k: (seen.append(a[4]), prefill(*a, **k))[1])
-    gen = Generator(lm, DecodeConfig(steps=2, cfg_scale=2.0, max_seconds=0.5), frame_rate=25.0)
-    phonemes = torch.randint(2, 80, (4 + 1 + 6,))  # 4 prompt phonemes, a separator, 6 of the text
-    out = gen.generate(phonemes, torch.randn(10, 8), 6)
-    assert out.frames.shape[1] == 8 and seen[0].tolist() == [10 / 4] * 2
-
-
-def test_progress_conditioned_generation_paces_to_the_prompt_and_duration_scale():
-    """A progress-conditioned LM is told u = k / N with N = the prompt's frames per phoneme × the text's phonemes
-    × duration_scale: the frames equal a hand-written prefill/step loop that passes exactly those fractions."""
-    from latentspeech.lm.model import LatentLM
-    from helpers_lm import tiny_lm_config
-
-    torch.manual_seed(0)
-    lm = _set_stop(LatentLM(tiny_lm_config(progress_conditioning=True)).eval(), -10.0)
-    with torch.no_grad():
-        lm.progress_emb.weight.normal_(std=0.5)
-        for p in lm.head.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    ph, prompt = _inputs()  # 12 phonemes: 3 of the prompt's text, a separator, 8 to speak; 5 prompt frames
-    cfg = DecodeConfig(steps=2, max_seconds=0.4, cfg_scale=1.0, min_seconds_per_phoneme=0.0)
-    gen = Generator(lm, cfg, 25.0)
-    out = gen.generate(ph, prompt, n_text_phonemes=8, seed=0)
-    assert out.timings["target_frames"] == round(5 / 3 * 8)
-    slow = Generator(lm, DecodeConfig(**{**cfg.__dict__, "duration_scale": 2.0}), 25.0)
-    assert slow.generate(ph, prompt, n_text_phonemes=8, seed=0).timings["target_frames"] == round(5 / 3 * 8 * 2)
-
-    n_target = round(5 / 3 * 8)
-    g = torch.Generator().manual_seed(0)
-    cache = lm.new_cache(1, 64)
-    with torch.inference_mode():
-        h = lm.prefill(ph[None], prompt[None], cache, progress=torch.zeros(1))
-        frames = []
-        for k in range(out.frames.shape[0]):
-            noise = cfg.temperature * torch.randn(1, 8, generator=g)
-            x = gen.sampler.sample(lambda x, t: lm.head(x, t, h), noise)
-            frames.append(x[0])
-            h = lm.step(x, cache, progress=torch.tensor([(k + 1) / n_target]))
-    torch.testing.assert_close(torch.stack(frames), out.frames)
-    with pytest.raises(ValueError, match="duration_scale"):
-        DecodeConfig(duration_scale=0.0)
 
 
 def _requests():
@@ -345,8 +221,8 @@ def _requests():
 @pytest.mark.parametrize("lm_kw,cfg,stop_bias", [
     ({}, {}, -10.0),                                                          # every row to its length guard
     ({"separate_positions": True}, {"cfg_scale": 2.5}, 10.0),                 # rows stop (and leave) one by one
-    ({"separate_positions": True, "rate_positions": True, "progress_conditioning": True}, {"solver": "ddpm"}, -10.0),
-    ({"rate_conditioning": True}, {"cfg_scale": 1.0, "temperature": 1.0}, 10.0),
+    ({"separate_positions": True}, {"solver": "ddpm"}, -10.0),
+    ({}, {"cfg_scale": 1.0, "temperature": 1.0}, 10.0),
 ])
 def test_generate_batch_gives_each_utterance_what_generate_gives_it_alone(lm_kw, cfg, stop_bias):
     gen = Generator(_set_stop(tiny_lm(**lm_kw), stop_bias),

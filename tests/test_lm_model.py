@@ -226,203 +226,22 @@ def test_fixed_length_sequence_gives_the_same_loss_on_a_padded_batch(separate):
         torch.testing.assert_close(fixed[k], tight[k], rtol=1e-5, atol=1e-6)
 
 
-def _warm_started(**options) -> tuple[LatentLM, LatentLM, list[str]]:
-    """(a plain tiny LM, an eval-mode LM with `options` loaded from it, the keys the plain one lacked)."""
-    torch.manual_seed(0)
-    plain = tiny_lm()
-    paced = LatentLM(tiny_lm_config(**options)).eval()
-    return plain, paced, paced.load_state_dict(plain.state_dict(), strict=False).missing_keys
-
-
-def test_rate_conditioning_starts_as_a_no_op_then_moves_the_states_and_learns():
-    """rate_conditioning: BOS += rate_emb(log rate), zero-initialised (a warm start speaks as before); once
-    trained, the rate changes the states; it gets gradients; the KV cache path agrees; a missing rate is an error."""
-    plain, paced, missing = _warm_started(rate_conditioning=True)
-    assert sorted(missing) == ["rate_emb.bias", "rate_emb.weight"]
-    ph, pl, fr, fl, prompt = _batch()
-    slow, fast = torch.full((3,), 2.0), torch.full((3,), 0.5)
-    torch.testing.assert_close(paced(ph, pl, fr, fl, rates=slow).hidden, plain(ph, pl, fr, fl).hidden)
-    with pytest.raises(ValueError, match="rates"):
-        paced(ph, pl, fr, fl)
-
-    out = paced.train().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0), rates=slow)
-    out["loss"].backward()
-    assert paced.rate_emb.weight.grad.abs().sum() > 0  # it can learn
-    paced.eval()
-    with torch.no_grad():
-        paced.rate_emb.weight.normal_(std=0.5)
-    h_slow, h_fast = paced(ph, pl, fr, fl, rates=slow).hidden, paced(ph, pl, fr, fl, rates=fast).hidden
-    assert (h_slow - h_fast).abs().max() > 1e-3
-    torch.testing.assert_close(paced(ph, pl, fr, fl, rates=torch.tensor([2.0, 0.5, 0.5])).hidden[0], h_slow[0])
-
-    cache = paced.new_cache(1, 64)
-    states = [paced.prefill(ph[:1], fr[:1, :3], cache, rates=slow[:1])]
-    for j in range(3, fr.shape[1]):
-        states.append(paced.step(fr[:1, j], cache))
-    torch.testing.assert_close(torch.cat(states), h_slow[0, 3:], atol=1e-4, rtol=1e-4)
-
-
-def test_progress_features_are_bounded_and_tell_fractions_apart():
-    u = torch.tensor([0.0, 0.25, 1.0, 5.0])
-    f = lm_model.progress_features(u)
-    assert f.shape == (4, 2 * lm_model.PROGRESS_FREQUENCIES + 1)
-    assert f[:, :-1].abs().max() <= 1.0 and f[-1, -1] == 2.0  # u is clamped to [0, 2]
-    assert (f[0] - f[1]).abs().max() > 0.5 and (f[1] - f[2]).abs().max() > 0.5
-
-
-def test_progress_conditioning_starts_as_a_no_op_touches_only_target_inputs_and_matches_the_cache():
-    """progress_conditioning: target input j += progress_emb(u = (j − prompt_len) / N_target), zero-initialised;
-    the prompt's states never see it; it gets gradients; once trained, the target length changes the states;
-    prefill/step with u = k / N reproduce the teacher-forced states; missing lengths are an error."""
-    plain, paced, missing = _warm_started(progress_conditioning=True)
-    assert sorted(missing) == ["progress_emb.bias", "progress_emb.weight"]
-    ph, pl, fr, fl, prompt = _batch()
-    torch.testing.assert_close(paced(ph, pl, fr, fl, prompt_lens=prompt).hidden, plain(ph, pl, fr, fl).hidden)
-    with pytest.raises(ValueError, match="prompt_lens"):
-        paced(ph, pl, fr, fl)
-    with pytest.raises(ValueError, match="progress"):
-        paced.step(fr[:1, 0], paced.new_cache(1, 8))
-
-    out = paced.train().loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(0))
-    out["loss"].backward()
-    assert paced.progress_emb.weight.grad.abs().sum() > 0
-    paced.eval()
-    with torch.no_grad():
-        paced.progress_emb.weight.normal_(std=0.5)
-    h = paced(ph, pl, fr, fl, prompt_lens=prompt).hidden
-    h_plain = plain(ph, pl, fr, fl).hidden
-    for b in range(3):  # states before the first target input are untouched, the rest move
-        p = int(prompt[b])
-        torch.testing.assert_close(h[b, :p], h_plain[b, :p])
-        assert (h[b, p: fl[b] + 1] - h_plain[b, p: fl[b] + 1]).abs().min() > 0
-    longer = paced(ph, pl, torch.cat([fr, torch.randn(3, 6, 8)], 1), fl + 6, prompt_lens=prompt).hidden
-    assert (longer[0, 4: fl[0]] - h[0, 4: fl[0]]).abs().max() > 1e-3  # same frames, other target length
-
-    n_prompt, n_target = int(prompt[0]), int(fl[0] - prompt[0])
-    cache = paced.new_cache(1, 64)
-    states = [paced.prefill(ph[:1], fr[:1, :n_prompt], cache, progress=torch.zeros(1))]
-    for k, j in enumerate(range(n_prompt, int(fl[0])), start=1):
-        states.append(paced.step(fr[:1, j], cache, progress=torch.tensor([k / n_target])))
-    torch.testing.assert_close(torch.cat(states), h[0, n_prompt: fl[0] + 1], atol=1e-4, rtol=1e-4)
-
-
-def test_progress_jitter_tells_a_scaled_target_length_in_training_only():
-    """progress_jitter: in training the told target length is the true one × exp(U(−j, j)) (seeded by the loss's
-    generator); an explicit target_lens is what forward uses; eval mode ignores the jitter; j < 0 is refused."""
-    torch.manual_seed(0)
-    cfg = tiny_lm_config(progress_conditioning=True, progress_jitter=0.3, cfg_dropout=0.0)
-    lm = LatentLM(cfg)
-    with torch.no_grad():
-        lm.progress_emb.weight.normal_(std=0.5)
-    ph, pl, fr, fl, prompt = _batch()
-    true_lens = fl - prompt
-    h_true = lm.eval()(ph, pl, fr, fl, prompt_lens=prompt).hidden
-    torch.testing.assert_close(lm(ph, pl, fr, fl, prompt_lens=prompt, target_lens=true_lens).hidden, h_true)
-    assert (lm(ph, pl, fr, fl, prompt_lens=prompt, target_lens=2 * true_lens).hidden - h_true).abs().max() > 1e-3
-
-    def loss(seed: int) -> float:
-        return float(lm.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(seed))["loss"])
-
-    # the same random draws with a jitter too small to change a rounded length: the true lengths (the total loss:
-    # the zero-initialised head makes the diffusion term blind to the states at first)
-    exact = LatentLM(tiny_lm_config(progress_conditioning=True, progress_jitter=1e-6, cfg_dropout=0.0))
-    exact.load_state_dict(lm.state_dict())
-
-    def exact_loss(seed: int) -> float:
-        return float(exact.loss(ph, pl, fr, fl, prompt, torch.Generator().manual_seed(seed))["loss"])
-
-    lm.eval()
-    exact.eval()
-    assert loss(0) == exact_loss(0)  # eval: no jitter
-    lm.train()
-    exact.train()
-    jittered = loss(0)
-    assert jittered == loss(0)  # seeded
-    assert jittered != exact_loss(0)  # other told lengths, same noise
-    with pytest.raises(ValueError, match="progress_jitter"):
-        tiny_lm_config(progress_conditioning=True, progress_jitter=-0.1)
-
-
-def test_float_rope_positions_equal_the_integer_table_and_rotate_between_integers():
-    from latentspeech.lm.layers import RotaryEmbedding
-
-    rope = RotaryEmbedding(8)
-    q, k = torch.randn(2, 2, 5, 8), torch.randn(2, 2, 5, 8)
-    ints = torch.tensor([[0, 1, 2, 7, 40], [3, 3, 4, 5, 6]])
-    for a, b in zip(rope(q, k, ints), rope(q, k, ints.float())):
-        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
-    half = rope(q, k, ints.float() + 0.5)[0]
-    assert (half - rope(q, k, ints)[0]).abs().max() > 1e-3 and (half - rope(q, k, ints + 1)[0]).abs().max() > 1e-3
-
-
-def test_rate_positions_put_audio_at_j_over_rate_and_the_cache_reproduces_forward():
-    """rate_positions: audio position j sits at j / r (r = all frames / all phonemes in training, the given rate in
-    prefill/step), so the states depend on r; prefill + steps with r = N / P equal the teacher-forced states;
-    it needs separate positions and, at inference, rates."""
-    with pytest.raises(ValueError, match="separate_positions"):
-        tiny_lm_config(rate_positions=True, separate_positions=False)
-    torch.manual_seed(0)
-    lm = LatentLM(tiny_lm_config(rate_positions=True, separate_positions=True)).eval()
-    plain = LatentLM(tiny_lm_config(separate_positions=True)).eval()
-    plain.load_state_dict(lm.state_dict())
-    ph, pl, fr, fl, prompt = _batch()
-    h = lm(ph, pl, fr, fl).hidden
-    assert (h - plain(ph, pl, fr, fl).hidden).abs().max() > 1e-3  # audio at j / r, not j
-    with pytest.raises(ValueError, match="rates"):
-        lm.prefill(ph[:1], fr[:1, :3], lm.new_cache(1, 64))
-
-    n_prompt, n, p = int(prompt[0]), int(fl[0]), int(pl[0])
-    cache = lm.new_cache(1, 64)
-    states = [lm.prefill(ph[:1], fr[:1, :n_prompt], cache, rates=torch.tensor([n / p]))]
-    for j in range(n_prompt, n):
-        states.append(lm.step(fr[:1, j], cache))
-    torch.testing.assert_close(torch.cat(states), h[0, n_prompt: n + 1], atol=1e-4, rtol=1e-4)
-    other = lm.new_cache(1, 64)
-    slow = lm.prefill(ph[:1], fr[:1, :n_prompt], other, rates=torch.tensor([2 * n / p]))
-    assert (slow - states[0]).abs().max() > 1e-5  # small at init (near-uniform attention), but not float noise
-
-
-def test_rate_positions_ref_leaves_positions_unchanged_at_the_reference_pace():
-    """rate_positions_ref = ref: audio position j·ref / r. An example spoken at exactly r = ref gets the integer
-    positions of a plain separate-positions model (so a warm start keeps what it learned), in training and in
-    prefill + steps; at another pace the positions, and so the states, move."""
-    with pytest.raises(ValueError, match="rate_positions_ref"):
-        tiny_lm_config(rate_positions=True, separate_positions=True, rate_positions_ref=0.0)
-    torch.manual_seed(0)
-    ph, pl, fr, fl, prompt = _batch()
-    n, p, n_prompt = int(fl[0]), int(pl[0]), int(prompt[0])
-    ref = n / p
-    lm = LatentLM(tiny_lm_config(rate_positions=True, separate_positions=True, rate_positions_ref=ref)).eval()
-    plain = LatentLM(tiny_lm_config(separate_positions=True)).eval()
-    plain.load_state_dict(lm.state_dict())
-    torch.testing.assert_close(lm(ph[:1], pl[:1], fr[:1], fl[:1]).hidden, plain(ph[:1], pl[:1], fr[:1], fl[:1]).hidden,
-                               atol=1e-5, rtol=1e-5)
-    cache, plain_cache = lm.new_cache(1, 64), plain.new_cache(1, 64)
-    h = lm.prefill(ph[:1], fr[:1, :n_prompt], cache, rates=torch.tensor([ref]))
-    torch.testing.assert_close(h, plain.prefill(ph[:1], fr[:1, :n_prompt], plain_cache), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(lm.step(fr[:1, n_prompt], cache), plain.step(fr[:1, n_prompt], plain_cache),
-                               atol=1e-5, rtol=1e-5)
-    slower = lm.prefill(ph[:1], fr[:1, :n_prompt], lm.new_cache(1, 64), rates=torch.tensor([2 * ref]))
-    assert (slower - h).abs().max() > 1e-5
-
-
-@pytest.mark.parametrize("kw", [{}, {"separate_positions": True}, {"separate_positions": True, "rate_positions": True}])
+@pytest.mark.parametrize("kw", [{}, {"separate_positions": True}])
 def test_gathered_rows_of_different_lengths_step_as_they_would_alone(kw):
     lm = tiny_lm(**kw)
     torch.manual_seed(3)
     prefixes = [(torch.randint(2, 80, (n,)), torch.randn(m, 8)) for n, m in ((9, 4), (15, 7), (6, 0))]
-    rates = torch.tensor([0.6, 1.3, 0.9])
     frames = torch.randn(3, 3, 8)  # three steps of one frame per prefix
     with torch.inference_mode():
         alone = []
         for i, (ph, pf) in enumerate(prefixes):
             cache = lm.new_cache(1, 40)
-            lm.prefill(ph[None], pf[None], cache, rates=rates[i : i + 1])
+            lm.prefill(ph[None], pf[None], cache)
             alone.append(torch.cat([lm.step(frames[s, i : i + 1], cache) for s in range(3)]))  # [3, C]
         caches = []
-        for i, (ph, pf) in enumerate(prefixes):
+        for ph, pf in prefixes:
             caches.append(lm.new_cache(1, 40))
-            lm.prefill(ph[None], pf[None], caches[-1], rates=rates[i : i + 1])
+            lm.prefill(ph[None], pf[None], caches[-1])
         rows = [(2, 0), (0, 0), (1, 0)]  # any order
         batch = KVCache.gather_rows(caches, rows, 40)
         assert batch.pad.tolist() == [23 - 7, 23 - 14, 0] and batch.length == 23

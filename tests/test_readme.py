@@ -13,8 +13,10 @@ EXPERIMENTS = ROOT / "docs" / "experiments.md"
 
 
 def _code_lines(path: Path = README) -> list[str]:
+    """The lines of path's code blocks, except blocks that say they run at an older commit ("# at commit SHA")."""
     blocks = re.findall(r"```(?:bash)?\n(.*?)```", path.read_text(), flags=re.S)
-    return [line for block in blocks for line in block.splitlines()]
+    return [line for block in blocks if not re.match(r"# at commit [0-9a-f]{7,40}\b", block)
+            for line in block.splitlines()]
 
 
 def _subcommands() -> dict:

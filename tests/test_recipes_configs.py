@@ -16,7 +16,7 @@ CONFIGS = sorted(REPO.glob("egs/*/tts1/conf/*.yaml"))
 
 
 def _kind(path: Path) -> str:
-    return path.stem.split("_")[0]          # vae, vae_tiny, vae_paper → vae; lm*; decode*; reader*
+    return path.stem.split("_")[0]          # vae, vae_tiny, vae_paper → vae; lm*; decode*
 
 
 def test_every_recipe_has_cpu_and_paper_configs():
@@ -28,7 +28,7 @@ def test_every_recipe_has_cpu_and_paper_configs():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parts[-4]}/{p.name}")
 def test_config_loads_and_builds_its_model(path):
     kind = _kind(path)
-    assert kind in ("vae", "lm", "decode", "reader"), f"{path}: unknown config kind"
+    assert kind in ("vae", "lm", "decode"), f"{path}: unknown config kind"
     assert path.read_text().startswith(f"# egs/{path.parts[-4]}/tts1/conf/{path.name}"), "first line names the file"
     if kind == "vae":
         from latentspeech.vae.model import SigmaVAE
@@ -45,13 +45,6 @@ def test_config_loads_and_builds_its_model(path):
         with torch.device("meta"):
             model = LatentLM(cfg.model)
         assert sum(p.numel() for p in model.parameters()) > 0
-    elif kind == "reader":
-        from latentspeech.lm.reader import LatentReader
-        from latentspeech.lm.train_reader import ReaderTrainConfig
-
-        cfg = load_config(path, ReaderTrainConfig)
-        model = LatentReader(cfg.model)
-        assert model(torch.zeros(1, 4, cfg.model.latent_dim), torch.tensor([4])).shape[1] == 4 * cfg.model.upsample
     else:
         from latentspeech.lm.decoding import DecodeConfig
 

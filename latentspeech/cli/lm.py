@@ -1,4 +1,4 @@
-"""Sub-commands of the LM stage: `train-lm`, `train-reader`, `add-reader`, `export-tts`, `tts`, `dump-gta-latents`.
+"""Sub-commands of the LM stage: `train-lm`, `export-tts`, `tts`, `dump-gta-latents`.
 
     latentspeech train-lm --config conf/lm.yaml --data dump/phn/train --latents dump/latents/vae/train --exp-dir exp/lm
     latentspeech export-tts --vae exp/vae --lm exp/lm --out pretrained/default [--dtype float16]
@@ -8,9 +8,6 @@
                                                                    # (--batch-size 8: 8 utterances per LM batch)
                                                                    # (+ gen/generation.jsonl: timings, best-of-N scores)
     latentspeech tts --list-models
-    latentspeech train-reader --config conf/reader.yaml --data dump/phn/train --latents dump/latents/vae/train \
-        --exp-dir exp/reader                                       # the best-of-N judge (lm/reader.py)
-    latentspeech add-reader --model default --reader exp/reader --out pretrained/default_reader
     latentspeech dump-gta-latents --model default --data dump/phn/train --latents dump/latents/vae/train \
         --out dump/gta/train                                       # decoder fine-tuning data (lm/gta.py)
 """
@@ -61,32 +58,16 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--candidates", type=int, default=None, metavar="N",
                    help=f"best-of-N: sample N in one batch, keep the one the LM's CTC head reads as the text best "
                         f"(default {d.candidates})")
-    g.add_argument("--rerank", choices=("ctc", "reader", "reader+ctc"), default=None,
-                   help=f"best-of-N judge: the LM's CTC head on its states, the model's reader on the frames "
-                        f"(add-reader), or both summed (default {d.rerank})")
-    g.add_argument("--length-weight", type=float, default=None,
-                   help=f"best-of-N length prior: + this × |ln(frames / expected)| on each candidate's CTC score, "
-                        f"expected = the prompt's frames per phoneme × the text's (× --duration-scale); 0 = off "
-                        f"(default {d.length_weight:g})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
-    g.add_argument("--min-length-ratio", type=float, default=None,
-                   help=f"the stop head is not heard before this × the prompt-paced length (the prompt's frames per "
-                        f"phoneme × the text's, × --duration-scale); 0 = off (default {d.min_length_ratio:g})")
-    g.add_argument("--max-length-ratio", type=float, default=None,
-                   help=f"generation ends at this × the prompt-paced length; 0 = off (default {d.max_length_ratio:g})")
     g.add_argument("--prompt-max-pace", type=float, default=None,
                    help=f"speed a prompt slower than this many latent frames per phoneme up to it (WSOLA, pitch "
                         f"kept) before encoding; 0 = off (default {d.prompt_max_pace:g})")
-    g.add_argument("--duration-scale", type=float, default=None,
-                   help=f"× the prompt's frames per phoneme, for LMs told the pace (progress/rate conditioning, rate "
-                        f"positions) and the length guards and prior above; other uses warn and ignore it (default "
-                        f"{d.duration_scale:g})")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
 def _add_training_dump_args(p: argparse.ArgumentParser) -> None:
-    """--config/--set and the dump, validation and exp dirs of train-lm and train-reader (`_check_dump_dirs`)."""
+    """--config/--set and the dump, validation and exp dirs of train-lm (`_check_dump_dirs`)."""
     add_config_args(p)
     p.add_argument("--data", required=True, help="phoneme dump dir (text, vocab.yaml), e.g. dump/phn/train")
     p.add_argument("--latents", required=True, help="latent dump dir (latents.scp, utt2num_frames, vae.yaml)")
@@ -105,22 +86,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from the LM weights of a 'tts' model (name or dir), fresh optimiser; --resume wins")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (under torchrun: cuda:LOCAL_RANK)")
     p.set_defaults(func=cmd_train_lm, _parser=p)
-
-    p = sub.add_parser("train-reader", help="train the best-of-N reader (CTC phonemes from latent frames)")
-    _add_training_dump_args(p)
-    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = torch's default)")
-    p.set_defaults(func=cmd_train_reader, _parser=p)
-
-    p = sub.add_parser("add-reader", help="put a trained reader into a 'tts' model dir (and judge best-of-N with it)")
-    p.add_argument("--model", required=True, help="'tts' model name or dir")
-    p.add_argument("--reader", required=True, help="train-reader exp dir (newest checkpoint)")
-    p.add_argument("--out", required=True, help="output model dir (a copy of --model with the reader)")
-    p.add_argument("--rerank", choices=("reader", "reader+ctc", "ctc"), default="reader",
-                   help="the decode default to store (default reader)")
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "int8"), default=None,
-                   help="storage dtype of all weights (default: float16 if --model stores float16, else float32)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing model dir")
-    p.set_defaults(func=cmd_add_reader)
 
     p = sub.add_parser("export-tts", help="bundle a VAE and a trained LM into a 'tts' model dir")
     p.add_argument("--vae", required=True, help="VAE model dir (or train-vae exp dir holding model/)")
@@ -201,45 +166,6 @@ def cmd_train_lm(args) -> int:
     train_lm(config, args.data, args.latents, args.exp_dir, data_dir=args.data_dir, resume=args.resume,
              device=args.device, valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents,
              init_from=args.init_from)
-    return 0
-
-
-def cmd_train_reader(args) -> int:
-    from latentspeech.config import load_config
-    from latentspeech.lm.train_reader import ReaderTrainConfig, train_reader
-
-    config = load_config(args.config, ReaderTrainConfig, args.overrides)
-    _check_dump_dirs(args)
-    if args.threads > 0:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    train_reader(config, args.data, args.latents, args.exp_dir, resume=args.resume,
-                 valid_phn_dir=args.valid_data, valid_latent_dir=args.valid_latents)
-    return 0
-
-
-def cmd_add_reader(args) -> int:
-    import dataclasses
-    import shutil
-
-    from latentspeech.api import TTS
-    from latentspeech.checkpoint import stored_dtype
-    from latentspeech.pretrained import load_reader
-
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise InputError(f"'{out}' exists; pass --force to overwrite it")
-    tts = TTS.from_pretrained(args.model)
-    tts.reader = load_reader(args.reader, vocab=tts.vocab, latent_dim=tts.vae.latent_dim)
-    tts.decode_config = dataclasses.replace(tts.decode_config, rerank=args.rerank)
-    dtype = args.dtype or stored_dtype(tts.model_dir)
-    card = tts.model_dir / "README.md"
-    tts.save_pretrained(out, dtype=dtype, card=card.read_text() if card.is_file() and out != tts.model_dir else None)
-    if (tts.model_dir / "prompts").is_dir() and not (out / "prompts").exists():
-        shutil.copytree(tts.model_dir / "prompts", out / "prompts")
-    print(f"wrote {out} (reader {sum(p.numel() for p in tts.reader.parameters()) / 1e6:.2f}M parameters, "
-          f"rerank={args.rerank}, {dtype or 'float32'})")
     return 0
 
 
@@ -338,8 +264,6 @@ def cmd_tts(args) -> int:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
-               "duration_scale": args.duration_scale, "length_weight": args.length_weight, "rerank": args.rerank,
-               "min_length_ratio": args.min_length_ratio, "max_length_ratio": args.max_length_ratio,
                "prompt_max_pace": args.prompt_max_pace, **_guidance(args)}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
@@ -350,10 +274,7 @@ def cmd_tts(args) -> int:
         usage("--batch-size is for --text-file (several utterances)")
     if args.batch_size > 1 and (options["candidates"] or 1) > 1:
         usage("--batch-size > 1 samples one candidate per utterance; drop --candidates or use --batch-size 1")
-    if options["duration_scale"] is not None and options["duration_scale"] <= 0:
-        usage(f"--duration-scale must be > 0, got {options['duration_scale']}")
-    for key in ("cfg_scale", "temperature", "max_seconds", "length_weight", "min_length_ratio", "max_length_ratio",
-                "prompt_max_pace"):
+    for key in ("cfg_scale", "temperature", "max_seconds", "prompt_max_pace"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
 

@@ -11,8 +11,6 @@ Each item is one training example, chosen afresh per (seed, epoch, index):
   `prompt_seconds`) is the prompt, the rest the target; the phonemes are the whole utterance's;
 - cross-utterance (probability `cross_prompt_prob`, when the speaker has another utterance no longer than
   `max_prompt_seconds`): that utterance is the prompt, phonemes = its phonemes + " " + the target's.
-Each item also reports a pace ("rate", frames per phoneme): the prompt utterance's for a cross-utterance prompt;
-for a continuation, the utterance's own or (continuation_rate="speaker") another utterance's of its speaker.
 Shape letters: P phonemes, N frames (prompt + target), D latent_dim.
 """
 
@@ -23,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -50,10 +48,6 @@ class LMDataConfig:
     pad_multiple: int = 0                  # > 0: pad each batch's phoneme and frame axes up to a multiple of this
                                            # (and the LM's joint sequence to their sum), so tensor shapes repeat
                                            # and GPU kernel/graph caches hit; 0 = pad to the longest example
-    # The pace (frames per phoneme) a continuation example reports (LMConfig.rate_conditioning/rate_positions):
-    # "utterance" = its own, exact (no alignment tells the prompt part's); "speaker" = that of another utterance of
-    # its speaker, as at inference, where the prompt is another recording and its pace only near the target's.
-    continuation_rate: str = "utterance"
     # Utterances whose id this regular expression finds (re.search) are left out, e.g. the tempo-augmented copies
     # ("-t080$") of a combined dump, for a control trained beside the augmented run on the same dump; "" = none.
     exclude_utts: str = ""
@@ -63,14 +57,14 @@ class LMDataConfig:
     # instead of the true frame; targets stay true, prompts stay real. "" / 0 = off (teacher forcing).
     history_latents: str = ""
     history_prob: float = 0.0
+    # Retired with the pace conditionings it fed (LMConfig.RETIRED), readable in old configs at its default.
+    RETIRED: ClassVar[dict[str, object]] = {"continuation_rate": "utterance"}
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.history_prob <= 1.0:
             raise ValueError(f"data.history_prob must be in [0, 1], got {self.history_prob}")
         if self.history_prob > 0 and not self.history_latents:
             raise ValueError("data.history_prob > 0 needs data.history_latents (a dump-gta-latents dir)")
-        if self.continuation_rate not in ("utterance", "speaker"):
-            raise ValueError(f"data.continuation_rate must be 'utterance' or 'speaker', got '{self.continuation_rate}'")
         try:
             re.compile(self.exclude_utts)
         except re.error as e:
@@ -180,9 +174,9 @@ class LMDataset(torch.utils.data.Dataset):
             log.info("LM data: %d utterances, skipped %s", len(self.utts), skipped)
         sep = vocab.encode(" ")
         self.sep = sep[:1]
-        # other utterances of the same speaker, short enough: cross-utterance prompts and speaker paces
+        # other utterances of the same speaker, short enough: cross-utterance prompts
         self.spk_prompts: list[list[int]] = [[] for _ in self.utts]
-        if utt2spk and (c.cross_prompt_prob > 0 or c.continuation_rate == "speaker"):
+        if utt2spk and c.cross_prompt_prob > 0:
             by_spk: dict[str, list[int]] = {}
             for i, utt in enumerate(self.utts):
                 if utt in utt2spk and self.num_frames[i] <= c.max_prompt_seconds * fr:
@@ -195,7 +189,7 @@ class LMDataset(torch.utils.data.Dataset):
                      len(self.utts), hours, sum(bool(p) for p in self.spk_prompts))
         elif c.cross_prompt_prob > 0:  # training without speakers: say why no prompt comes from another utterance
             log.info("LM data: %d utterances, %.1f h; no utt2spk, so continuation prompts only", len(self.utts), hours)
-        else:  # cross-utterance prompts not asked for (the reader, GTA dumps): nothing to count
+        else:  # cross-utterance prompts not asked for (GTA dumps): nothing to count
             log.info("LM data: %d utterances, %.1f h", len(self.utts), hours)
 
     def __len__(self) -> int:
@@ -241,10 +235,6 @@ class LMDataset(torch.utils.data.Dataset):
         history[start:][swap] = own[swap]
         return history
 
-    def _same_speaker_utterance(self, i: int, rng: np.random.Generator) -> int:
-        """Index of a random other utterance of item i's speaker (spk_prompts[i] must not be empty)."""
-        return self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]
-
     def __getitem__(self, i: int) -> dict[str, Any]:
         c = self.config
         rng = np.random.default_rng((self.seed, self.epoch, i))
@@ -252,23 +242,18 @@ class LMDataset(torch.utils.data.Dataset):
         n = frames.shape[0]
         start = 0  # where utterance i begins in `frames`
         if self.spk_prompts[i] and rng.random() < c.cross_prompt_prob:
-            k = self._same_speaker_utterance(i, rng)
+            k = self.spk_prompts[i][rng.integers(len(self.spk_prompts[i]))]  # another of its speaker's
             prompt = self.load_frames(k)
             ids = self.ids[k] + self.sep + self.ids[i]
             frames = np.concatenate([prompt, frames], axis=0)
             prompt_len = start = prompt.shape[0]
-            rate = prompt.shape[0] / max(1, len(self.ids[k]))  # the prompt's own frames per phoneme
         else:
             frac = rng.uniform(c.prompt_min_frac, c.prompt_max_frac)
             prompt_len = int(round(min(frac * n, c.prompt_seconds * self.frame_rate)))
             prompt_len = max(1, min(prompt_len, n - 1))
             ids = self.ids[i]
-            rate = n / max(1, len(ids))  # no alignment of the prompt part: the whole utterance's rate
-            if c.continuation_rate == "speaker" and self.spk_prompts[i]:
-                k = self._same_speaker_utterance(i, rng)
-                rate = self.num_frames[k] / max(1, len(self.ids[k]))
         item = {"utt": self.utts[i], "phonemes": torch.tensor(ids, dtype=torch.long),
-                "frames": torch.from_numpy(frames), "prompt_len": prompt_len, "rate": rate}
+                "frames": torch.from_numpy(frames), "prompt_len": prompt_len}
         history = self._history(i, frames, start, prompt_len, rng)
         if history is not None:
             item["history"] = torch.from_numpy(history)
@@ -277,8 +262,8 @@ class LMDataset(torch.utils.data.Dataset):
 
 def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, Any]:
     """Right-pad a list of items → phonemes [B, P], phoneme_lens [B], frames [B, N, D], frame_lens, prompt_lens,
-    rates (the prompt's frames per phoneme, for LMConfig.rate_conditioning), and history [B, N, D] (the input
-    frames, LMDataConfig.history_prob) when an item has one (the others' frames stand in);
+    and history [B, N, D] (the input frames, LMDataConfig.history_prob) when an item has one (the others' frames
+    stand in);
     P and N rounded up to a multiple of `pad_multiple` when it is > 0."""
     b = len(items)
     p = max(len(it["phonemes"]) for it in items)
@@ -301,7 +286,6 @@ def collate_lm(items: list[dict[str, Any]], pad_multiple: int = 0) -> dict[str, 
         "frames": frames,
         "frame_lens": torch.tensor([it["frames"].shape[0] for it in items]),
         "prompt_lens": torch.tensor([it["prompt_len"] for it in items]),
-        "rates": torch.tensor([float(it.get("rate", 1.0)) for it in items]),
     }
     if history is not None:
         batch["history"] = history

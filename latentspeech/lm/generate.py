@@ -21,7 +21,6 @@ from torch import Tensor
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.layers import KVCache
 from latentspeech.lm.model import LatentLM
-from latentspeech.lm.reader import LatentReader
 from latentspeech.lm.sampler import CFGDenoiser, Generators, make_sampler, randn_rows
 
 log = logging.getLogger(__name__)
@@ -39,25 +38,19 @@ class GenerationOutput:
 
 @dataclass
 class _Plan:
-    """One utterance's decode plan: the prompt's pace, the prompt-paced length and the length guards."""
+    """One utterance's length guards."""
 
-    rate: float          # the prompt's latent frames per phoneme × duration_scale
-    target: int          # the prompt-paced length in frames
     first_stop: int      # the stop classifier is consulted from this frame on
     limit: int           # at most this many frames (the length guard)
 
 
-def choose_candidate(scores: Tensor, lengths: Tensor, target_frames: int, length_weight: float = 0.0) -> int:
-    """Index of the best-of-N winner: the lowest judge score (CTC loss per phoneme), plus `length_weight` ×
-    |ln(frames / target_frames)| when a length prior is asked for (0 = the judge alone). All scores infinite (no
-    candidate can spell the text in its frames) → the longest candidate."""
+def choose_candidate(scores: Tensor, lengths: Tensor) -> int:
+    """Index of the best-of-N winner: the lowest CTC loss per phoneme. All scores infinite (no candidate can spell
+    the text in its frames) → the longest candidate."""
     scores = scores.detach().float().cpu()
     lengths = lengths.detach().cpu()
     if not bool(torch.isfinite(scores).any()):
         return int(torch.argmax(lengths))
-    if length_weight > 0:
-        ratio = lengths.clamp(min=1).float() / max(target_frames, 1)
-        scores = scores + length_weight * ratio.log().abs()
     return int(torch.argmin(scores))
 
 
@@ -74,17 +67,14 @@ def guided_denoiser(lm: LatentLM, cond: Tensor, uncond: Tensor | None, config: D
 class Generator:
     """Next-frame generation with a LatentLM (moshi's LMGen / nanochat's Engine pattern)."""
 
-    def __init__(self, lm: LatentLM, config: DecodeConfig | None = None, frame_rate: float = 12.5,
-                 reader: LatentReader | None = None):
+    def __init__(self, lm: LatentLM, config: DecodeConfig | None = None, frame_rate: float = 12.5):
         self.lm = lm
-        self.reader = reader  # best-of-N judge for DecodeConfig.rerank "reader" / "reader+ctc"
         self.config = config or DecodeConfig()
         self.frame_rate = frame_rate
         self.sampler = make_sampler(self.config.solver, lm.schedule, self.config.steps, lm.config.prediction)
         self._eval_times = self.sampler.eval_times()  # lets CFGDenoiser batch the head's adaLN over all steps
         self.timings: dict[str, float] = {}
         self.stopped = False
-        self.target_frames = 0  # progress_conditioning: the estimated length the frames are paced to
 
     def max_frames(self, n_text_phonemes: int) -> int:
         """Length guard: min(max_seconds, 1 s + max_seconds_per_phoneme · phonemes) in frames, ≥ 1."""
@@ -100,43 +90,26 @@ class Generator:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    def _plan(self, n_phonemes: int, n_prompt_frames: int, n_text_phonemes: int | None,
-              max_frames: int | None) -> _Plan:
-        """One utterance's pace and length guards from its phoneme count (prompt text + separator + text), its
-        prompt's frames and its text's phonemes (default: all)."""
-        c = self.config
+    def _plan(self, n_phonemes: int, n_text_phonemes: int | None, max_frames: int | None) -> _Plan:
+        """One utterance's length guards from its phoneme count (prompt text + separator + text) and its text's
+        phonemes (default: all)."""
         n_text = n_text_phonemes if n_text_phonemes is not None else n_phonemes
-        # the prompt's pace (rate_conditioning): its frames per phoneme, its phonemes = all − text − separator
-        n_prompt = n_phonemes - n_text - 1 if n_text_phonemes is not None else n_phonemes
-        # duration_scale slows it down: more frames per phoneme for rate_conditioning / rate_positions, a longer
-        # target for progress_conditioning
-        rate = max(n_prompt_frames, 1) / max(n_prompt, 1) * c.duration_scale
-        # the prompt-paced length: progress_conditioning's target, the length prior's and the ratio guards' reference
-        target = max(1, round(rate * n_text))
-        first_stop = self.min_frames(n_text)
-        if c.min_length_ratio > 0:
-            first_stop = max(first_stop, math.floor(c.min_length_ratio * target))
         limit = max_frames if max_frames is not None else self.max_frames(n_text)
-        if c.max_length_ratio > 0 and max_frames is None:
-            limit = max(first_stop + 1, min(limit, math.ceil(c.max_length_ratio * target)))
-        return _Plan(rate=rate, target=target, first_stop=first_stop, limit=limit)
+        return _Plan(first_stop=self.min_frames(n_text), limit=limit)
 
-    def _reset_timings(self, target_frames: int) -> None:
-        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0,
-                        "target_frames": target_frames}
+    def _reset_timings(self) -> None:
+        self.timings = {"prefill_s": 0.0, "transformer_s": 0.0, "head_s": 0.0, "frames": 0}
         self.stopped = False
 
     def _start(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None, max_frames: int | None,
                k: int) -> tuple[Tensor, KVCache, int, int]:
         """Prefill k conditional (+ k text-dropped with CFG) streams → (states [S, C], cache, limit, first_stop)."""
-        plan = self._plan(phonemes.numel(), prompt_frames.shape[0], n_text_phonemes, max_frames)
-        self.target_frames = plan.target
-        self._reset_timings(plan.target)
-        h, cache = self._prefill(phonemes, prompt_frames, plan, k, room=plan.limit + 1)
+        plan = self._plan(phonemes.numel(), n_text_phonemes, max_frames)
+        self._reset_timings()
+        h, cache = self._prefill(phonemes, prompt_frames, k, room=plan.limit + 1)
         return h, cache, plan.limit, plan.first_stop
 
-    def _prefill(self, phonemes: Tensor, prompt_frames: Tensor, plan: _Plan, k: int,
-                 room: int = 0) -> tuple[Tensor, KVCache]:
+    def _prefill(self, phonemes: Tensor, prompt_frames: Tensor, k: int, room: int = 0) -> tuple[Tensor, KVCache]:
         """Run one utterance's prefix into a new cache for k conditional (+ k text-dropped with CFG) streams, with
         `room` free positions after it → (states [S, C], cache); adds the time to timings['prefill_s']."""
         lm, dev = self.lm, phonemes.device
@@ -145,22 +118,10 @@ class Generator:
         t0 = time.perf_counter()
         cache = lm.new_cache(s, phonemes.numel() + 1 + prompt_frames.shape[0] + room, dev)
         drop = torch.arange(s, device=dev) >= k if guided else None
-        rates = torch.full((s,), plan.rate, device=dev)
-        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1),
-                       cache, drop, rates, self._progress(0, s, dev, torch.tensor([float(plan.target)])))
+        h = lm.prefill(phonemes.view(1, -1).expand(s, -1), prompt_frames.unsqueeze(0).expand(s, -1, -1), cache, drop)
         self._sync(dev)
         self.timings["prefill_s"] += time.perf_counter() - t0
         return h, cache
-
-    def _progress(self, made: int, streams: int, device: torch.device,
-                  targets: Tensor | None = None) -> Tensor | None:
-        """u = frames made / target length for every stream, for a progress-conditioned LM (else None); targets [k]
-        (one per utterance, the conditional rows', repeated for the text-dropped ones) or `target_frames` for all."""
-        if not self.lm.config.progress_conditioning:
-            return None
-        if targets is not None:
-            return (made / targets.to(device)).repeat(streams // targets.numel())
-        return torch.full((streams,), made / self.target_frames, device=device)
 
     def _sample(self, h: Tensor, k: int, gen: Generators) -> Tensor:
         """States [S, C] → k frames [k, D] (CFG over the conditional first k rows and the text-dropped rest);
@@ -175,20 +136,18 @@ class Generator:
         self.timings["head_s"] += time.perf_counter() - t0
         return frame
 
-    def _step(self, frame: Tensor, cache: KVCache, streams: int, made: int, targets: Tensor | None = None) -> Tensor:
-        """Feed k frames [k, D] (the made-th of each stream) to all S streams (conditional and text-dropped rows
-        alike) → states [S, C]."""
+    def _step(self, frame: Tensor, cache: KVCache, streams: int) -> Tensor:
+        """Feed k frames [k, D] (one per stream of the conditional rows) to all S streams (conditional and
+        text-dropped rows alike) → states [S, C]."""
         t0 = time.perf_counter()
-        h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache,
-                         self._progress(made, streams, frame.device, targets))
+        h = self.lm.step(frame.repeat(streams // frame.shape[0], 1), cache)
         self._sync(frame.device)
         self.timings["transformer_s"] += time.perf_counter() - t0
         return h
 
     def _warn_length_guard(self, limit: int) -> None:
         log.warning("generation hit the length guard (%d frames = %.1f s) before the stop classifier fired; "
-                    "the text may be cut off (raise max_seconds%s, or check the model)", limit, limit / self.frame_rate,
-                    " or max_length_ratio" if self.config.max_length_ratio > 0 else "")
+                    "the text may be cut off (raise max_seconds, or check the model)", limit, limit / self.frame_rate)
 
     @torch.inference_mode()
     def stream(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,
@@ -208,7 +167,7 @@ class Generator:
             self.timings["frames"] = i + 1
             yield frame[0]
             if i + 1 < limit:
-                h = self._step(frame, cache, h.shape[0], i + 1)
+                h = self._step(frame, cache, h.shape[0])
         self._warn_length_guard(limit)
 
     @torch.inference_mode()
@@ -220,14 +179,11 @@ class Generator:
         `n_text_phonemes` phonemes). Each candidate stops on its own; the batch runs until all have.
         `timings` adds every candidate's `ctc_scores` and `candidate_frames`, and the winner's index `chosen`.
         """
-        lm, rerank = self.lm, self.config.rerank
+        lm = self.lm
         k = candidates or self.config.candidates
-        if "ctc" in rerank and not lm.has_ctc_head:
+        if not lm.has_ctc_head:
             raise ValueError("best-of-N by the LM's CTC head needs an LM trained with model.ctc_weight > 0; "
-                             "use candidates=1 (or rerank=reader with a reader) with this model")
-        if "reader" in rerank and self.reader is None:
-            raise ValueError(f"rerank={rerank} needs a LatentReader (a model dir with a reader: "
-                             "latentspeech add-reader)")
+                             "use candidates=1 with this model")
         dev = phonemes.device
         gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         h, cache, limit, first_stop = self._start(phonemes, prompt_frames, n_text_phonemes, max_frames, k)
@@ -245,22 +201,15 @@ class Generator:
             frames.append(self._sample(h, k, gen))
             self.timings["frames"] = i + 1
             if i + 1 < limit:
-                h = self._step(frames[-1], cache, h.shape[0], i + 1)
+                h = self._step(frames[-1], cache, h.shape[0])
         n_text = n_text_phonemes if n_text_phonemes is not None else phonemes.numel()
         d = lm.config.latent_dim
         every = torch.stack(frames, 1).float() if frames else prompt_frames.new_zeros(k, 0, d).float()
         kept = [every[i, : int(lengths[i])] for i in range(k)]
         text = phonemes[phonemes.numel() - n_text:]
-        scores = torch.zeros(k)
-        if "ctc" in rerank:
-            ctc = lm.ctc_scores(torch.stack(states, 1), lengths, text).float().cpu()
-            self.timings["ctc_scores"] = [float(x) for x in ctc]
-            scores = scores + ctc
-        if "reader" in rerank:
-            read = self.reader.scores(kept, text)
-            self.timings["reader_scores"] = [float(x) for x in read]
-            scores = scores + read
-        best = choose_candidate(scores, lengths, self.target_frames, self.config.length_weight)
+        scores = lm.ctc_scores(torch.stack(states, 1), lengths, text).float().cpu()
+        self.timings["ctc_scores"] = [float(x) for x in scores]
+        best = choose_candidate(scores, lengths)
         self.stopped = bool(done[best])
         if not self.stopped:
             self._warn_length_guard(limit)
@@ -275,10 +224,10 @@ class Generator:
 
         `requests`: (phonemes [P_b], prompt_frames [N_b, D], n_text_phonemes) per utterance, any lengths; `seeds`
         one per request. Each output equals `generate` of its request alone with its seed, to float round-off:
-        rows are left-padded and keep their own positions, pace, guards and random generator. One candidate per
+        rows are left-padded and keep their own positions, guards and random generator. One candidate per
         utterance (best-of-N batches its candidates already); an utterance that stops leaves the batch. Prefixes
         are prefilled one utterance at a time (compute-bound), the steps batched. `timings`
-        are the batch's, with the utterance's own `frames`, `target_frames` and `batch_size`.
+        are the batch's, with the utterance's own `frames` and `batch_size`.
         """
         lm, c = self.lm, self.config
         if c.candidates > 1:
@@ -292,18 +241,17 @@ class Generator:
             return []
         dev = requests[0][0].device
         gens = [torch.Generator(device=dev).manual_seed(s) if s is not None else None for s in seeds]
-        plans = [self._plan(ph.numel(), pf.shape[0], nt, max_frames) for ph, pf, nt in requests]
+        plans = [self._plan(ph.numel(), nt, max_frames) for ph, _, nt in requests]
         guided = c.cfg_scale != 1.0
         copies = 2 if guided else 1  # the conditional rows, then the text-dropped ones in the same order
-        self._reset_timings(0)
+        self._reset_timings()
         # prefill each utterance alone (compute-bound: batching gains nothing) into a cache just its prefix long,
         # then batch the steps in one cache with room for the longest utterance
-        prefilled = [self._prefill(ph, pf, plan, 1) for (ph, pf, _), plan in zip(requests, plans)]
+        prefilled = [self._prefill(ph, pf, 1) for ph, pf, _ in requests]
         order = [(r, j) for j in range(copies) for r in range(n)]  # the conditional rows, then the text-dropped
         width = max(one.length for _, one in prefilled)
         cache = KVCache.gather_rows([one for _, one in prefilled], order, width + max(p.limit for p in plans) + 1)
         h = torch.stack([prefilled[r][0][j] for r, j in order])  # [S, C]
-        targets = torch.tensor([float(p.target) for p in plans], device=dev)
         active = list(range(n))  # the utterances still in the batch, in row order
         frames: list[list[Tensor]] = [[] for _ in range(n)]
         stopped = [False] * n
@@ -330,7 +278,7 @@ class Generator:
                 frames[r].append(frame[a])
             self.timings["frames"] += len(active)
             if any(i + 1 < plans[r].limit for r in active):
-                h = self._step(frame, cache, h.shape[0], i + 1, targets[active])
+                h = self._step(frame, cache, h.shape[0])
         guarded = [r for r in range(n) if not stopped[r]]
         if guarded:
             log.warning("%d of %d utterances hit the length guard before the stop classifier fired; the text may "
@@ -339,7 +287,7 @@ class Generator:
         shared = dict(self.timings, batch_size=n)
         return [GenerationOutput(frames=torch.stack(f).float() if f else requests[r][1].new_zeros(0, d).float(),
                                  stopped=stopped[r],
-                                 timings=dict(shared, frames=len(f), target_frames=plans[r].target))
+                                 timings=dict(shared, frames=len(f)))
                 for r, f in enumerate(frames)]
 
     def generate(self, phonemes: Tensor, prompt_frames: Tensor, n_text_phonemes: int | None = None,

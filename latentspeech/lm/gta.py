@@ -56,10 +56,8 @@ def gta_frames(lm: LatentLM, phonemes: Tensor, frames: Tensor, prompt_len: int, 
     s = 2 if guided else 1
     dev = frames.device
     drop = torch.tensor([False, True], device=dev) if guided else None
-    rates = torch.full((s,), n / phonemes.numel(), device=dev)  # as training's same-utterance prompts
     out = lm(phonemes.view(1, -1).expand(s, -1), torch.full((s,), phonemes.numel(), device=dev),
-             frames.unsqueeze(0).expand(s, -1, -1), torch.full((s,), n, device=dev), drop, rates=rates,
-             prompt_lens=torch.full((s,), prompt_len, device=dev))
+             frames.unsqueeze(0).expand(s, -1, -1), torch.full((s,), n, device=dev), drop)
     h = out.hidden[:, prompt_len:n].float()  # [S, M, C]: state j predicts frame j
     denoise = guided_denoiser(lm, h[0], h[1] if guided else None, decode)
     sampler = make_sampler(decode.solver, lm.schedule, decode.steps, lm.config.prediction)

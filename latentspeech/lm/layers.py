@@ -51,15 +51,11 @@ class RotaryEmbedding(nn.Module):
 
     def forward(self, q: Tensor, k: Tensor, positions: int | Tensor) -> tuple[Tensor, Tensor]:
         """Rotate q, k [B, H, L, K] (fp32) for positions `start .. start + L − 1` (an int `start`) or given
-        position ids ([L] shared by the batch, or [B, L]; a float tensor for positions between the integers)."""
+        position ids ([L] shared by the batch, or [B, L])."""
         n = q.shape[-2]
         if isinstance(positions, int):
             cos, sin = self._tables(positions + n, q.device)
             cos, sin = cos[positions : positions + n], sin[positions : positions + n]  # [L, K]
-        elif positions.is_floating_point():  # between the table's rows: computed here
-            freqs = positions.float().unsqueeze(-1) * self.inv_freq.to(q.device)  # [L, K/2] or [B, L, K/2]
-            emb = torch.cat([freqs, freqs], dim=-1)
-            cos, sin = emb.cos(), emb.sin()
         else:
             cos, sin = self._tables(int(positions.max()) + 1, q.device)
             cos, sin = cos[positions], sin[positions]  # [L, K] or [B, L, K]
@@ -100,14 +96,12 @@ class KVCache:
                        for _ in range(n_layer)]
         self.length = 0
         self.position: int | Tensor = 0
-        self.position_scale: Tensor | None = None  # [B]: RoPE position = position × scale (rate_positions)
         self.pad: Tensor | None = None  # [B] left-padding slots per row; None = no row is padded
 
     @classmethod
     def gather_rows(cls, caches: Sequence["KVCache"], rows: Sequence[tuple[int, int]], max_len: int) -> "KVCache":
         """One cache of rows taken from others: rows[i] = (cache index, row) is row i, its filled positions
-        right-aligned to the longest (left padding in `pad`), with its own next position (and rate-position
-        scale). Prefill each utterance alone, then batch their steps: a row's states are what they were alone."""
+        right-aligned to the longest (left padding in `pad`), with its own next position. Prefill each utterance alone, then batch their steps: a row's states are what they were alone."""
         src = [caches[c] for c, _ in rows]
         width = max(c.length for c in src)
         first = src[0].layers[0]
@@ -121,8 +115,6 @@ class KVCache:
         out.pad = torch.tensor([width - c.length for c in src], device=first.device)
         out.position = torch.tensor([int(c.position if isinstance(c.position, int) else c.position[r])
                                      for c, (_, r) in zip(src, rows)], device=first.device)
-        if any(c.position_scale is not None for c in src):
-            out.position_scale = torch.stack([c.position_scale[r] for c, (_, r) in zip(src, rows)])
         return out
 
     def key_mask(self, n_keys: int) -> Tensor | None:
@@ -141,8 +133,6 @@ class KVCache:
         self.layers = kept
         if isinstance(self.position, Tensor):
             self.position = self.position.index_select(0, rows)
-        if self.position_scale is not None:
-            self.position_scale = self.position_scale.index_select(0, rows)
         if self.pad is not None:
             self.pad = self.pad.index_select(0, rows)
 

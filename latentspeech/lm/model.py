@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -25,16 +25,7 @@ from latentspeech.lm.head import DiffusionHead
 from latentspeech.lm.layers import Block, KVCache, RMSNorm, RotaryEmbedding
 from latentspeech.lm.schedule import CosineSchedule, diffusion_loss
 
-__all__ = ["LMConfig", "LMOutput", "LatentLM", "progress_features"]
-
-PROGRESS_FREQUENCIES = 8
-
-
-def progress_features(u: Tensor) -> Tensor:
-    """Fraction of the target made u [...] → [..., 2F + 1]: sin/cos(π f u) for f = 1..F, and u (u clamped to [0, 2])."""
-    u = u.float().clamp(0.0, 2.0).unsqueeze(-1)
-    angles = math.pi * u * torch.arange(1, PROGRESS_FREQUENCIES + 1, device=u.device, dtype=torch.float32)
-    return torch.cat([torch.sin(angles), torch.cos(angles), u], -1)
+__all__ = ["LMConfig", "LMOutput", "LatentLM"]
 
 
 @dataclass
@@ -70,44 +61,15 @@ class LMConfig:
     # (targets stay clean), so the next frame cannot be read off the previous ones (whose encoder saw a little
     # of the future) and the text must be used. 0 = off.
     context_noise: float = 0.0
-    # Pace from the prompt: BOS += rate_emb(log frames per phoneme of the prompt), a zero-initialised linear map
-    # (so a model warm-started with it speaks as before until it learns to use it). Training gives each example
-    # the rate of its prompt's utterance (a continuation: see data.continuation_rate); `prefill(rates=...)` gives
-    # the prompt's. docs/experiments.md *Where the TTS loses words*: the LMs so far ignore the prompt's pace
-    # (r = −0.04 to 0.08) and lose words where they mis-time.
-    rate_conditioning: bool = False
-    # Total-duration conditioning (E2/F5-TTS are told the output length; here per frame): every target position's
-    # input += progress_emb(features of u = k / N), k frames of N made so far, a zero-initialised linear map.
-    # Training gives the true N; generation estimates N = the prompt's frames per phoneme × the text's phonemes
-    # (× DecodeConfig.duration_scale). Measured: it becomes the stop cue, not a pace (docs/experiments.md *Telling the LM the
-    # length*).
-    progress_conditioning: bool = False
-    # Training only: the target length the model is told is the true one × exp(U(−j, j)), so u = 1 does not give
-    # the end away (with j = 0 the stop head learns "stop at u = 1"; with j = 0.2 the model ignored u).
-    progress_jitter: float = 0.0
-    # Pace in the attention geometry (needs separate_positions): audio position j sits at RoPE position j / r,
-    # r = frames per phoneme, so a frame and the phoneme it speaks are at about the same position. Training uses
-    # the example's prompt's r (a continuation: its own, exact, or with data.continuation_rate="speaker" another
-    # same-speaker utterance's); prefill/generation the prompt's (× duration_scale).
-    # Measured on CPU (docs/experiments.md *The pace in the attention geometry*): the LM follows the prompt's pace.
-    rate_positions: bool = False
-    # With rate_positions, audio position j sits at j × ref / r instead: ref = the corpus's typical frames per
-    # phoneme (0.68 on the synth corpus) leaves positions as they were at that pace, so a model warm-started from
-    # integer positions keeps what it learned about where to look and only the pace moves them. 1 = j / r.
-    rate_positions_ref: float = 1.0
-
-    @property
-    def told_pace(self) -> bool:
-        """Whether the LM reads the prompt's pace (and so DecodeConfig.duration_scale)."""
-        return self.progress_conditioning or self.rate_conditioning or self.rate_positions
+    # Options measured and closed, kept readable in old configs only at their off value (config.py): the
+    # prompt's pace at BOS, the target length per frame, and RoPE positions scaled by the pace (docs/experiments.md
+    # *Telling the LM the length*, *The pace in the attention geometry*, *The pace on a GPU, decided*; the code is
+    # at commit 6818663).
+    RETIRED: ClassVar[dict[str, object]] = {"rate_conditioning": False, "progress_conditioning": False,
+                                            "progress_jitter": 0.0, "rate_positions": False,
+                                            "rate_positions_ref": 1.0}
 
     def __post_init__(self) -> None:
-        if self.rate_positions and not self.separate_positions:
-            raise ValueError("rate_positions needs separate_positions (audio positions of their own)")
-        if self.rate_positions_ref <= 0:
-            raise ValueError(f"rate_positions_ref must be > 0, got {self.rate_positions_ref}")
-        if self.progress_jitter < 0:
-            raise ValueError(f"progress_jitter must be >= 0, got {self.progress_jitter}")
         if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
             raise ValueError(f"d_model {self.d_model} must split into n_head {self.n_head} heads of even size")
         if self.prediction not in ("v", "eps"):
@@ -144,14 +106,6 @@ class LatentLM(nn.Module):
         self.head = DiffusionHead(config.latent_dim, c, config.head_width, config.head_depth)
         self.schedule = CosineSchedule(config.n_train_steps)
         self._init_weights()
-        if config.rate_conditioning:
-            self.rate_emb = nn.Linear(1, c)
-            nn.init.zeros_(self.rate_emb.weight)
-            nn.init.zeros_(self.rate_emb.bias)
-        if config.progress_conditioning:
-            self.progress_emb = nn.Linear(2 * PROGRESS_FREQUENCIES + 1, c)
-            nn.init.zeros_(self.progress_emb.weight)
-            nn.init.zeros_(self.progress_emb.bias)
 
     def _init_weights(self) -> None:
         """N(0, 0.02) for the transformer, residual outputs scaled by 1/sqrt(2·n_layer) (GPT-2)."""
@@ -183,24 +137,6 @@ class LatentLM(nn.Module):
             x = torch.where(drop_text.view(-1, 1, 1), self.null_text.to(x.dtype), x)
         return x
 
-    def embed_bos(self, batch: int, dtype: torch.dtype, rates: Tensor | None = None) -> Tensor:
-        """BOS [B, 1, C]; with rate_conditioning, plus rate_emb(log rates) (rates [B]: frames per phoneme)."""
-        bos = self.bos.to(dtype).expand(batch, 1, -1)
-        if self.config.rate_conditioning:
-            if rates is None:
-                raise ValueError("this LM was trained with rate_conditioning: pass rates (frames per phoneme)")
-            log_rate = rates.to(self.rate_emb.weight.dtype).clamp(min=1e-3).log().view(-1, 1)
-            bos = bos + self.rate_emb(log_rate).to(dtype).view(batch, 1, -1)
-        return bos
-
-    def embed_progress(self, progress: Tensor | None, dtype: torch.dtype) -> Tensor | None:
-        """u [...] (fraction of the target made) → [..., C] with progress_conditioning, else None."""
-        if not self.config.progress_conditioning:
-            return None
-        if progress is None:
-            raise ValueError("this LM was trained with progress_conditioning: pass the target length (progress)")
-        return self.progress_emb(progress_features(progress).to(self.progress_emb.weight.dtype)).to(dtype)
-
     def _run(self, x: Tensor, cache: KVCache | None = None, positions: Tensor | None = None) -> Tensor:
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i, positions)
@@ -210,11 +146,8 @@ class LatentLM(nn.Module):
 
     # --- teacher-forced forward --------------------------------------------------------------------
     def forward(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
-                drop_text: Tensor | None = None, fixed_length: bool = False, rates: Tensor | None = None,
-                prompt_lens: Tensor | None = None, target_lens: Tensor | None = None) -> LMOutput:
+                drop_text: Tensor | None = None, fixed_length: bool = False) -> LMOutput:
         """Padded batch → states for every audio position. phonemes [B, P], frames [B, N, D] (right padded).
-        With progress_conditioning, prompt_lens [B] splits each example into prompt and target: audio position
-        j ≥ prompt_len gets u = (j − prompt_len) / N_t, N_t = target_lens [B] (default frame_lens − prompt_lens).
 
         The joint sequence is as long as the longest example (one host sync), or with `fixed_length` P + N + 1
         (a shape that follows the padded tensors, so batches padded to a multiple repeat shapes; the states
@@ -225,16 +158,9 @@ class LatentLM(nn.Module):
         dev = phonemes.device
         text = self.embed_text(phonemes, drop_text)  # [B, P, C]
         text = text * (torch.arange(p, device=dev)[None] < phoneme_lens[:, None]).unsqueeze(-1).to(text.dtype)
-        audio = torch.cat([self.embed_bos(b, text.dtype, rates), self.frame_proj(frames.to(self.dtype))], 1)
+        bos = self.bos.to(text.dtype).expand(b, 1, -1)
+        audio = torch.cat([bos, self.frame_proj(frames.to(self.dtype))], 1)
         j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
-        if self.config.progress_conditioning:
-            if prompt_lens is None:
-                raise ValueError("this LM was trained with progress_conditioning: pass prompt_lens")
-            if target_lens is None:
-                target_lens = frame_lens - prompt_lens
-            u = (j - prompt_lens[:, None]) / target_lens.clamp(min=1)[:, None]  # [B, N + 1]
-            progress = self.embed_progress(u, audio.dtype)
-            audio = audio + progress * (j >= prompt_lens[:, None]).unsqueeze(-1).to(audio.dtype)
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
         length = p + n + 1 if fixed_length else int((phoneme_lens + frame_lens).max()) + 1
         pos = (phoneme_lens[:, None] + j).clamp(max=length - 1)  # [B, N + 1] sequence index of audio j
@@ -243,26 +169,21 @@ class LatentLM(nn.Module):
         x[:, : min(p, length)] = text[:, :length]
         x = x.scatter_add(1, pos.unsqueeze(-1).expand(-1, -1, c), audio.to(x.dtype))
         rope_pos = None
-        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j (rate_positions: j·ref / r)
+        if self.config.separate_positions:  # phoneme i at i, audio j (BOS = 0) at j
             s = torch.arange(length, device=dev)[None]
-            audio_pos = s - phoneme_lens[:, None]
-            if self.config.rate_positions:
-                r = frame_lens.float().clamp(min=1) / phoneme_lens.float().clamp(min=1)  # true frames per phoneme
-                audio_pos = audio_pos * self._rate_position_scale(r)[:, None]
-            rope_pos = torch.where(s < phoneme_lens[:, None], s.to(audio_pos.dtype), audio_pos)  # [B, L]
+            rope_pos = torch.where(s < phoneme_lens[:, None], s, s - phoneme_lens[:, None])  # [B, L]
         h = self._run(x, positions=rope_pos)  # [B, L, C]
         hidden = h.gather(1, pos.unsqueeze(-1).expand(-1, -1, c))  # [B, N + 1, C]
         return LMOutput(hidden=hidden, stop_logits=self.stop_head(hidden).squeeze(-1))
 
     def loss(self, phonemes: Tensor, phoneme_lens: Tensor, frames: Tensor, frame_lens: Tensor,
              prompt_lens: Tensor, generator: torch.Generator | None = None,
-             drop_text: bool = False, fixed_length: bool = False, rates: Tensor | None = None,
-             history: Tensor | None = None) -> dict[str, Tensor]:
+             drop_text: bool = False, fixed_length: bool = False, history: Tensor | None = None) -> dict[str, Tensor]:
         """Training loss on the target frames only (j ∈ [prompt_len, frame_len)): diffusion + stop BCE.
 
         Prompt frames and padding get no loss. CFG text dropout is applied here in training mode;
         `drop_text=True` drops the text of every example (the unconditional stream, for diagnostics);
-        `fixed_length`, `rates`: see forward() and embed_bos(); `history` [B, N, D]: the frames fed as input
+        `fixed_length`: see forward(); `history` [B, N, D]: the frames fed as input
         (default `frames`, teacher forcing; LMDataConfig.history_prob puts the LM's own samples in it), while the
         targets stay `frames`.
         Returns {'loss', 'diffusion', 'stop'}.
@@ -282,11 +203,7 @@ class LatentLM(nn.Module):
             std = cfg.context_noise * torch.rand(b, 1, 1, device=frames.device, generator=generator)
             noise = torch.randn(frames.shape, device=frames.device, generator=generator)
             history = history + std.to(frames.dtype) * noise.to(frames.dtype)
-        target_lens = None
-        if self.training and cfg.progress_conditioning and cfg.progress_jitter > 0:
-            scale = torch.exp(cfg.progress_jitter * (2 * torch.rand(b, device=frames.device, generator=generator) - 1))
-            target_lens = ((frame_lens - prompt_lens).float() * scale).round().clamp(min=1)
-        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length, rates, prompt_lens, target_lens)
+        out = self(phonemes, phoneme_lens, history, frame_lens, drop, fixed_length)
         j = torch.arange(n + 1, device=frames.device)[None]
         target = (j[:, :n] >= prompt_lens[:, None]) & (j[:, :n] < frame_lens[:, None])  # [B, N]
         diff = diffusion_loss(self.head, frames, out.hidden[:, :n], target, self.schedule, cfg.prediction,
@@ -347,50 +264,28 @@ class LatentLM(nn.Module):
         return KVCache(c.n_layer, batch, c.n_head, c.d_model // c.n_head, max_len, device)
 
     def prefill(self, phonemes: Tensor, prompt_frames: Tensor, cache: KVCache,
-                drop_text: Tensor | None = None, rates: Tensor | None = None,
-                progress: Tensor | None = None) -> Tensor:
+                drop_text: Tensor | None = None) -> Tensor:
         """Run [phonemes] [BOS] [prompt frames] into an empty cache; → last state [B, C] (predicts the next frame).
 
-        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0); rates [B] with rate_conditioning;
-        progress [B] (u of the first target frame, 0) with progress_conditioning, added to the last input.
+        phonemes [B, P] (no padding), prompt_frames [B, N_p, D] (N_p may be 0).
         """
         b = phonemes.shape[0]
         text = self.embed_text(phonemes, drop_text)
-        bos = self.embed_bos(b, text.dtype, rates)
+        bos = self.bos.to(text.dtype).expand(b, 1, -1)
         x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
-        extra = self.embed_progress(progress, x.dtype)
-        if extra is not None:
-            x = torch.cat([x[:, :-1], x[:, -1:] + extra.view(b, 1, -1)], 1)
         if not self.config.separate_positions:
             return self._run(x, cache)[:, -1]
         p, n_audio = phonemes.shape[1], 1 + prompt_frames.shape[1]
-        dev = x.device
-        audio = torch.arange(n_audio, device=dev)  # [N_a]
-        if self.config.rate_positions:
-            if rates is None:
-                raise ValueError("this LM was trained with rate_positions: pass rates (frames per phoneme)")
-            cache.position_scale = self._rate_position_scale(rates.float().clamp(min=1e-3))  # [B]
-            audio = audio[None] * cache.position_scale[:, None]  # [B, N_a], float
-        text = torch.arange(p, device=dev, dtype=audio.dtype).expand(*audio.shape[:-1], p)
-        h = self._run(x, cache, torch.cat([text, audio], -1))[:, -1]
+        positions = torch.cat([torch.arange(p, device=x.device), torch.arange(n_audio, device=x.device)])
+        h = self._run(x, cache, positions)[:, -1]
         cache.position = n_audio  # step() continues the audio stream's positions
         return h
 
-    def _rate_position_scale(self, rates: Tensor) -> Tensor:
-        """rate_positions: audio position j sits at j × this (ref / r); one formula for training and decoding."""
-        return self.config.rate_positions_ref / rates
-
-    def step(self, frame: Tensor, cache: KVCache, progress: Tensor | None = None) -> Tensor:
-        """Feed one frame [B, D] after the cached positions → next state [B, C]; progress [B] = u after it
-        (frames made / target length) with progress_conditioning."""
+    def step(self, frame: Tensor, cache: KVCache) -> Tensor:
+        """Feed one frame [B, D] after the cached positions → next state [B, C]."""
         x = self.frame_proj(frame.to(self.dtype)).unsqueeze(1)  # [B, 1, C]
-        extra = self.embed_progress(progress, x.dtype)
-        if extra is not None:
-            x = x + extra.view(x.shape[0], 1, -1)
         positions = None
-        if cache.position_scale is not None:  # rate_positions: the audio stream's position j·ref / r
-            positions = (cache.position * cache.position_scale)[:, None]  # [B, 1]
-        elif isinstance(cache.position, Tensor):  # rows of their own positions (KVCache.gather_rows)
+        if isinstance(cache.position, Tensor):  # rows of their own positions (KVCache.gather_rows)
             positions = cache.position[:, None]  # [B, 1]
         return self._run(x, cache, positions)[:, -1]
 

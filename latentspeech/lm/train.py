@@ -95,9 +95,9 @@ class _LossModule(nn.Module):
         self.lm = lm
         self.fixed_length = fixed_length
 
-    def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens, rates=None, history=None):
+    def forward(self, phonemes, phoneme_lens, frames, frame_lens, prompt_lens, history=None):
         return self.lm.loss(phonemes, phoneme_lens, frames, frame_lens, prompt_lens,
-                            fixed_length=self.fixed_length, rates=rates, history=history)
+                            fixed_length=self.fixed_length, history=history)
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -155,10 +155,9 @@ def evaluate(lm: LatentLM, loader, device: torch.device,
         args = (t["phonemes"], t["phoneme_lens"], t["frames"], t["frame_lens"], t["prompt_lens"])
         seed = 1000 * n
         with context():
-            out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), fixed_length=fixed_length,
-                          rates=t.get("rates"))
+            out = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), fixed_length=fixed_length)
             no_text = lm.loss(*args, torch.Generator(device=device).manual_seed(seed), drop_text=True,
-                              fixed_length=fixed_length, rates=t.get("rates"))
+                              fixed_length=fixed_length)
         out["diffusion_no_text"] = no_text["diffusion"]
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + float(v)
@@ -175,7 +174,7 @@ def load_init_weights(lm: LatentLM, init_from: str | Path) -> Path:
 
     return _load_init_weights(lm, init_from, TTSModelConfig, "tts", prefix="lm.", model_config=lambda s: s.lm,
                               hint=" (train-lm takes a tts model dir from export-tts)",
-                              fill_missing=("ctc_head.", "rate_emb.", "progress_emb."))
+                              fill_missing=("ctc_head.",))
 
 
 def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str, data_dir: str | None = None,
@@ -293,8 +292,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
             tensors = {k: v.to(dev, non_blocking=True) for k, v in batch.items() if k != "utts"}
             with context():
                 out = model(tensors["phonemes"], tensors["phoneme_lens"], tensors["frames"],
-                            tensors["frame_lens"], tensors["prompt_lens"], tensors.get("rates"),
-                            tensors.get("history"))
+                            tensors["frame_lens"], tensors["prompt_lens"], tensors.get("history"))
             loss = out["loss"]
             opt.zero_grad(set_to_none=True)
             loss.backward()
