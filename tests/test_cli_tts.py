@@ -400,3 +400,52 @@ def test_cfg_rescale_and_parallel_reach_the_decoder_and_are_range_checked(model_
     with pytest.raises(SystemExit) as e:
         main(_tts(model_dir, *base, "--out", str(tmp_path / "y.wav"), "--cfg-parallel", "-0.5"))
     assert e.value.code == 2 and "--cfg-parallel needs 0 <= ETA <= 1, got -0.5" in capsys.readouterr().err
+
+
+class _FakeASR:
+    """A recogniser that hears the same words in every prompt, and counts its calls."""
+
+    def __init__(self, text: str = "Heard words."):
+        self.text, self.calls = text, 0
+
+    def transcribe(self, wav, sr):
+        assert wav.ndim == 1 and sr == 16_000  # the prompt as synthesis prepares it
+        self.calls += 1
+        return self.text
+
+
+def test_transcribe_prompt_speaks_with_the_recognised_transcript(model_dir, prompt, tmp_path, capsys, monkeypatch):
+    asr = _FakeASR()
+    monkeypatch.setattr("latentspeech.eval.asr.load_asr", lambda *a, **k: asr)
+    heard, given = tmp_path / "heard.wav", tmp_path / "given.wav"
+    assert main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", prompt, "--transcribe-prompt",
+                     "--out", str(heard))) == 0
+    assert "prompt transcript: Heard words." in capsys.readouterr().err and asr.calls == 1
+    assert main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", prompt, "--prompt-text", "Heard words.",
+                     "--out", str(given))) == 0
+    assert np.array_equal(sf.read(heard)[0], sf.read(given)[0])  # the same as passing that transcript
+
+
+def test_transcribe_prompt_conflicts_and_the_missing_transcript_error_names_it(model_dir, prompt, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--prompt-text", "x", "--transcribe-prompt",
+                  "--out", str(tmp_path / "o.wav")))
+    assert e.value.code == 2 and "--transcribe-prompt is for a prompt without" in capsys.readouterr().err
+    assert main(_tts(model_dir, "--text", "Hi.", "--prompt-wav", prompt, "--out", str(tmp_path / "o.wav"))) == 1
+    err = capsys.readouterr().err
+    assert "transcript is missing" in err and "--transcribe-prompt" in err and len(err.strip().splitlines()) == 1
+
+
+def test_batch_transcribes_only_the_lines_without_a_prompt_text(model_dir, tmp_path, monkeypatch):
+    asr = _FakeASR("Recognised.")
+    monkeypatch.setattr("latentspeech.eval.asr.load_asr", lambda *a, **k: asr)
+    _wav(tmp_path / "p1.wav")
+    meta = tmp_path / "meta.lst"
+    meta.write_text("u1||p1.wav|Hello there.\nu2|Given text.|p1.wav|Good morning.\n")
+    assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(tmp_path / "none"))) == 1  # no flag
+    gen = tmp_path / "gen"
+    assert main(_tts(model_dir, "--text-file", str(meta), "--out-dir", str(gen), "--max-seconds", "0.2",
+                     "--transcribe-prompt")) == 0
+    lines = {x["utt"]: x for x in map(json.loads, (gen / "generation.jsonl").read_text().splitlines())}
+    assert lines["u1"]["prompt_transcript"] == "Recognised." and "prompt_transcript" not in lines["u2"]
+    assert asr.calls == 1

@@ -108,6 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"best-of-N scores are appended to OUT_DIR/{GENERATION_LOG}")
     p.add_argument("--prompt-wav", default=None, help="a few seconds of the target voice (any sample rate)")
     p.add_argument("--prompt-text", default=None, help="transcript of --prompt-wav")
+    p.add_argument("--transcribe-prompt", action="store_true",
+                   help="no transcript at hand: have Whisper tiny.en hear the prompt (pip install "
+                        "'latentspeech[eval]'); with --text-file, the lines whose prompt text is empty. A true "
+                        "transcript reads better (README)")
     p.add_argument("--prompt", default=None, metavar="NAME",
                    help="an example prompt shipped with the model (wav + transcript; names: --list-models)")
     p.add_argument("--out", "-o", default=None, help="output wav ('-' writes the wav to stdout)")
@@ -284,7 +288,9 @@ def cmd_tts(args) -> int:
         if args.prompt_wav is not None or args.prompt_text is not None:
             usage("give either --prompt NAME or --prompt-wav/--prompt-text, not both")
         args.prompt_wav, args.prompt_text = _example_prompt(args.model, args.prompt)
-    elif not batch and args.prompt_wav is None and args.prompt_text is None:
+    if args.transcribe_prompt and args.prompt_text is not None:
+        usage("--transcribe-prompt is for a prompt without its transcript; drop it, or --prompt-text/--prompt")
+    if not batch and args.prompt_wav is None and args.prompt_text is None:
         raise InputError("no prompt: pass --prompt-wav ref.wav --prompt-text \"what ref.wav says\" (a few seconds of "
                          f"the voice), or --prompt NAME, {_prompt_names(args.model)}")
 
@@ -293,10 +299,10 @@ def cmd_tts(args) -> int:
 
         entries = read_meta(args.text_file)
         for e in entries:  # every file check before any compute
-            TTS.check_text(e.text, e.prompt_wav, e.prompt_text)
+            TTS.check_text(e.text, e.prompt_wav, e.prompt_text, need_prompt_text=not args.transcribe_prompt)
     else:
         text = sys.stdin.read() if args.text == "-" else args.text
-        TTS.check_text(text, args.prompt_wav, args.prompt_text)
+        TTS.check_text(text, args.prompt_wav, args.prompt_text, need_prompt_text=not args.transcribe_prompt)
         out = None if args.out == "-" else output_path(args.out, args.force)
         if out is not None and out.suffix.lower() not in (".wav", ".flac"):
             raise InputError(f"--out '{args.out}': use a .wav or .flac file name")
@@ -313,6 +319,9 @@ def cmd_tts(args) -> int:
     tts.decode_options(**options)  # range checks before compute
 
     if not batch:
+        if args.transcribe_prompt:
+            args.prompt_text = tts.transcribe_prompt(args.prompt_wav)
+            print(f"prompt transcript: {args.prompt_text}", file=sys.stderr)
         result = tts.synthesize(text, args.prompt_wav, args.prompt_text, seed=args.seed, **options)
         _write(result, out)
         where = "stdout" if out is None else str(out)
@@ -327,6 +336,17 @@ def cmd_tts(args) -> int:
     todo = [e for e in entries if args.force or not gen_wav_path(out_dir, e.utt).exists()]
     if len(todo) < len(entries):
         log.info("skipping %d utterances already in %s (--force redoes them)", len(entries) - len(todo), out_dir)
+    heard = {}  # utt → the recognised transcript of its prompt (--transcribe-prompt, lines without one)
+    if args.transcribe_prompt:
+        import dataclasses
+
+        for i, e in enumerate(todo):
+            if not e.prompt_text.strip():
+                try:
+                    heard[e.utt] = tts.transcribe_prompt(e.prompt_wav)
+                except InputError as err:
+                    raise InputError(f"{e.utt}: {err}") from None
+                todo[i] = dataclasses.replace(e, prompt_text=heard[e.utt])
     total_audio = total_time = 0.0
     quiet = args.quiet or not sys.stderr.isatty()
     log_path = out_dir / GENERATION_LOG
@@ -351,7 +371,8 @@ def cmd_tts(args) -> int:
             for e, result in zip(group, results):
                 _write(result, gen_wav_path(out_dir, e.utt))
                 with open(log_path, "a", encoding="utf-8") as f:  # one line per utterance, appended as written
-                    f.write(json.dumps({"utt": e.utt, "seed": args.seed, **result.timings}) + "\n")
+                    prompt = {"prompt_transcript": heard[e.utt]} if e.utt in heard else {}
+                    f.write(json.dumps({"utt": e.utt, "seed": args.seed, **prompt, **result.timings}) + "\n")
                 total_audio += result.seconds
                 total_time += result.timings["total_s"]
             bar.update(len(group))
