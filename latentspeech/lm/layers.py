@@ -101,7 +101,8 @@ class KVCache:
     @classmethod
     def gather_rows(cls, caches: Sequence["KVCache"], rows: Sequence[tuple[int, int]], max_len: int) -> "KVCache":
         """One cache of rows taken from others: rows[i] = (cache index, row) is row i, its filled positions
-        right-aligned to the longest (left padding in `pad`), with its own next position. Prefill each utterance alone, then batch their steps: a row's states are what they were alone."""
+        right-aligned to the longest (left padding in `pad`), with its own next position. Prefill each utterance
+        alone, then batch their steps: a row's states are what they were alone."""
         src = [caches[c] for c, _ in rows]
         width = max(c.length for c in src)
         first = src[0].layers[0]
