@@ -420,7 +420,7 @@ def test_transcribe_prompt_speaks_with_the_recognised_transcript(model_dir, prom
     heard, given = tmp_path / "heard.wav", tmp_path / "given.wav"
     assert main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", prompt, "--transcribe-prompt",
                      "--out", str(heard))) == 0
-    assert "prompt transcript: Heard words." in capsys.readouterr().err and asr.calls == 1
+    assert "transcribed: Heard words." in capsys.readouterr().err and asr.calls == 1  # the user sees what it heard
     assert main(_tts(model_dir, "--text", "Hello.", "--prompt-wav", prompt, "--prompt-text", "Heard words.",
                      "--out", str(given))) == 0
     assert np.array_equal(sf.read(heard)[0], sf.read(given)[0])  # the same as passing that transcript

@@ -320,8 +320,7 @@ def cmd_tts(args) -> int:
 
     if not batch:
         if args.transcribe_prompt:
-            args.prompt_text = tts.transcribe_prompt(args.prompt_wav)
-            print(f"prompt transcript: {args.prompt_text}", file=sys.stderr)
+            args.prompt_text = tts.transcribe_prompt(args.prompt_wav)  # logged: check what it heard
         result = tts.synthesize(text, args.prompt_wav, args.prompt_text, seed=args.seed, **options)
         _write(result, out)
         where = "stdout" if out is None else str(out)
