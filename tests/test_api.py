@@ -298,7 +298,7 @@ def test_transcribe_prompt_returns_what_the_recogniser_hears_of_the_prepared_pro
             return self.text
 
     asr = Echo("  Some words.  ")
-    assert tts.transcribe_prompt(prompt, asr=asr) == "Some words."
+    assert tts.transcribe_prompt(prompt, asr=asr) == (prompt, "Some words.")  # short enough: the prompt as given
     assert asr.seen[0][1] == tts.sample_rate and asr.seen[0][0] <= 1.5 * tts.sample_rate  # trimmed, model rate
     with pytest.raises(InputError, match="heard no words in prompt wav .*pass its transcript"):
         tts.transcribe_prompt(prompt, asr=Echo(" ... "))
@@ -307,7 +307,7 @@ def test_transcribe_prompt_returns_what_the_recogniser_hears_of_the_prepared_pro
     loads = []
     monkeypatch.setattr("latentspeech.eval.asr.load_asr", lambda *a, **k: loads.append(a) or Echo("Default."))
     fresh = api.TTS(tts.vae, tts.lm, tts.vocab, tts.decode_config)
-    assert fresh.transcribe_prompt(prompt) == "Default." and fresh.transcribe_prompt(prompt) == "Default."
+    assert fresh.transcribe_prompt(prompt)[1] == "Default." == fresh.transcribe_prompt(prompt)[1]
     assert loads == [("whisper",)]  # Whisper by default, loaded once per TTS
     import importlib.util
 
@@ -315,3 +315,39 @@ def test_transcribe_prompt_returns_what_the_recogniser_hears_of_the_prepared_pro
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "faster_whisper" else real(name, *a))
     with pytest.raises(InputError, match=r"needs Whisper \(faster_whisper missing\): pip install 'latentspeech\[eval\]'"):
         api.TTS(tts.vae, tts.lm, tts.vocab, tts.decode_config).transcribe_prompt(prompt)
+
+
+def _speech_like(seconds: float, sr: int = 16_000) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+def test_prompts_longer_than_max_prompt_seconds_are_refused_with_the_way_out(tts, tmp_path):
+    long = tmp_path / "long.wav"
+    sf.write(long, _speech_like(8.0), 16_000)
+    with pytest.raises(InputError, match=r"has 8\.0 s of speech; this model takes prompts of at most 6 s .*"
+                                         r"--transcribe-prompt"):
+        tts.synthesize("Hello.", long, "A long prompt.", seed=0)
+    assert tts.synthesize("Hello.", long, "A long prompt.", seed=0, max_prompt_seconds=0.0).seconds > 0  # 0 = off
+    with pytest.raises(InputError, match="max_prompt_seconds must be 0 .* or >= min_prompt_seconds"):
+        tts.decode_options(max_prompt_seconds=0.2)
+
+
+def test_transcribe_prompt_cuts_a_long_prompt_at_the_last_word_within_the_limit(tts, tmp_path):
+    from latentspeech.eval.asr import WordTiming
+
+    class Words:
+        def transcribe(self, wav, sr):
+            raise AssertionError("a long prompt is heard with word times")
+
+        def transcribe_words(self, wav, sr):
+            return [WordTiming(w, i * 1.5 + 0.1, i * 1.5 + 1.3) for i, w in enumerate("one two three four five".split())]
+
+    long = tmp_path / "long.wav"
+    sf.write(long, _speech_like(8.0), 16_000)
+    (wav, sr), text = tts.transcribe_prompt(long, asr=Words(), max_seconds=4.0)
+    # words end at 1.3, 2.8, 4.3 ...: two fit; the cut falls halfway between "two" (ends 2.8) and "three" (3.1)
+    assert text == "one two" and sr == tts.sample_rate and len(wav) == int(2.95 * sr)
+    assert tts.synthesize("Hello.", (wav, sr), text, seed=0).seconds > 0  # and it is a prompt the model takes
+    with pytest.raises(InputError, match="no word ends within its first 1 s"):
+        tts.transcribe_prompt(long, asr=Words(), max_seconds=1.0)

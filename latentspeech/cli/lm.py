@@ -60,6 +60,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
                         f"(default {d.candidates})")
     g.add_argument("--max-seconds", type=float, default=None,
                    help=f"length guard per text chunk (default {d.max_seconds:g})")
+    g.add_argument("--max-prompt-seconds", type=float, default=None,
+                   help=f"longest prompt taken, in seconds of speech; --transcribe-prompt cuts a longer one at a word; "
+                        f"0 = no limit (default {d.max_prompt_seconds:g})")
     g.add_argument("--prompt-max-pace", type=float, default=None,
                    help=f"speed a prompt slower than this many latent frames per phoneme up to it (WSOLA, pitch "
                         f"kept) before encoding; 0 = off (default {d.prompt_max_pace:g})")
@@ -268,7 +271,8 @@ def cmd_tts(args) -> int:
         usage("--text needs --out out.wav (or --out - for stdout)")
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
-               "prompt_max_pace": args.prompt_max_pace, **_guidance(args)}
+               "prompt_max_pace": args.prompt_max_pace, "max_prompt_seconds": args.max_prompt_seconds,
+               **_guidance(args)}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")
@@ -278,7 +282,7 @@ def cmd_tts(args) -> int:
         usage("--batch-size is for --text-file (several utterances)")
     if args.batch_size > 1 and (options["candidates"] or 1) > 1:
         usage("--batch-size > 1 samples one candidate per utterance; drop --candidates or use --batch-size 1")
-    for key in ("cfg_scale", "temperature", "max_seconds", "prompt_max_pace"):
+    for key in ("cfg_scale", "temperature", "max_seconds", "prompt_max_pace", "max_prompt_seconds"):
         if options[key] is not None and options[key] < 0:
             usage(f"--{key.replace('_', '-')} must be >= 0, got {options[key]}")
 
@@ -316,11 +320,11 @@ def cmd_tts(args) -> int:
     if decode is not None:
         tts.decode_config = decode
     options = {k: v for k, v in options.items() if v is not None}
-    tts.decode_options(**options)  # range checks before compute
+    limit = tts.decode_options(**options).max_prompt_seconds  # range checks before compute; the prompt limit
 
     if not batch:
         if args.transcribe_prompt:
-            args.prompt_text = tts.transcribe_prompt(args.prompt_wav)  # logged: check what it heard
+            args.prompt_wav, args.prompt_text = tts.transcribe_prompt(args.prompt_wav, max_seconds=limit)  # logged
         result = tts.synthesize(text, args.prompt_wav, args.prompt_text, seed=args.seed, **options)
         _write(result, out)
         where = "stdout" if out is None else str(out)
@@ -335,17 +339,18 @@ def cmd_tts(args) -> int:
     todo = [e for e in entries if args.force or not gen_wav_path(out_dir, e.utt).exists()]
     if len(todo) < len(entries):
         log.info("skipping %d utterances already in %s (--force redoes them)", len(entries) - len(todo), out_dir)
-    heard = {}  # utt → the recognised transcript of its prompt (--transcribe-prompt, lines without one)
+    heard = {}  # utt → (prompt audio, its recognised transcript): --transcribe-prompt, lines without a transcript
     if args.transcribe_prompt:
-        import dataclasses
-
-        for i, e in enumerate(todo):
+        for e in todo:
             if not e.prompt_text.strip():
                 try:
-                    heard[e.utt] = tts.transcribe_prompt(e.prompt_wav)
+                    heard[e.utt] = tts.transcribe_prompt(e.prompt_wav, max_seconds=limit)
                 except InputError as err:
                     raise InputError(f"{e.utt}: {err}") from None
-                todo[i] = dataclasses.replace(e, prompt_text=heard[e.utt])
+
+    def prompt(e):  # (prompt audio, transcript) of a line
+        return heard.get(e.utt, (e.prompt_wav, e.prompt_text))
+
     total_audio = total_time = 0.0
     quiet = args.quiet or not sys.stderr.isatty()
     log_path = out_dir / GENERATION_LOG
@@ -359,10 +364,9 @@ def cmd_tts(args) -> int:
         for group in groups:
             try:
                 if len(group) == 1:
-                    results = [tts.synthesize(group[0].text, group[0].prompt_wav, group[0].prompt_text,
-                                              seed=args.seed, **options)]
+                    results = [tts.synthesize(group[0].text, *prompt(group[0]), seed=args.seed, **options)]
                 else:
-                    results = tts.synthesize_batch([(e.text, e.prompt_wav, e.prompt_text) for e in group],
+                    results = tts.synthesize_batch([(e.text, *prompt(e)) for e in group],
                                                    seed=args.seed, batch_size=args.batch_size, **options)
             except InputError as err:
                 i, reason = getattr(err, "request", 0), getattr(err, "reason", str(err))
@@ -370,8 +374,8 @@ def cmd_tts(args) -> int:
             for e, result in zip(group, results):
                 _write(result, gen_wav_path(out_dir, e.utt))
                 with open(log_path, "a", encoding="utf-8") as f:  # one line per utterance, appended as written
-                    prompt = {"prompt_transcript": heard[e.utt]} if e.utt in heard else {}
-                    f.write(json.dumps({"utt": e.utt, "seed": args.seed, **prompt, **result.timings}) + "\n")
+                    said = {"prompt_transcript": heard[e.utt][1]} if e.utt in heard else {}
+                    f.write(json.dumps({"utt": e.utt, "seed": args.seed, **said, **result.timings}) + "\n")
                 total_audio += result.seconds
                 total_time += result.timings["total_s"]
             bar.update(len(group))

@@ -35,6 +35,9 @@ class DecodeConfig:
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
+    max_prompt_seconds: float = 6.0         # > 0: so are prompts with more speech than this (silence-trimmed);
+                                            # the recipes' LMs learn from prompts of at most 5 s and babble after
+                                            # longer ones (README *Long prompts*). transcribe_prompt cuts instead
     prompt_max_pace: float = 0.0            # > 0: a prompt slower than this many latent frames per phoneme (its
                                             # silence-trimmed audio over its transcript's phonemes) is sped up to it
                                             # (WSOLA, pitch kept) before encoding; 0 = off. The LM loses its place in
@@ -64,6 +67,9 @@ class DecodeConfig:
             raise ValueError(f"stop_threshold must be in (0, 1], got {self.stop_threshold}")
         if self.min_seconds_per_phoneme < 0:
             raise ValueError(f"min_seconds_per_phoneme must be >= 0, got {self.min_seconds_per_phoneme}")
+        if self.max_prompt_seconds < 0 or 0 < self.max_prompt_seconds < self.min_prompt_seconds:
+            raise ValueError(f"max_prompt_seconds must be 0 (off) or >= min_prompt_seconds "
+                             f"({self.min_prompt_seconds:g}), got {self.max_prompt_seconds}")
         if self.prompt_max_pace < 0:
             raise ValueError(f"prompt_max_pace must be >= 0 (0 = off), got {self.prompt_max_pace}")
         if self.max_seconds <= 0:
