@@ -348,7 +348,7 @@ def cmd_tts(args) -> int:
                 except InputError as err:
                     raise InputError(f"{e.utt}: {err}") from None
 
-    def prompt(e):  # (prompt audio, transcript) of a line
+    def prompt_of(e):  # (prompt audio, transcript) of a line
         return heard.get(e.utt, (e.prompt_wav, e.prompt_text))
 
     total_audio = total_time = 0.0
@@ -364,9 +364,9 @@ def cmd_tts(args) -> int:
         for group in groups:
             try:
                 if len(group) == 1:
-                    results = [tts.synthesize(group[0].text, *prompt(group[0]), seed=args.seed, **options)]
+                    results = [tts.synthesize(group[0].text, *prompt_of(group[0]), seed=args.seed, **options)]
                 else:
-                    results = tts.synthesize_batch([(e.text, *prompt(e)) for e in group],
+                    results = tts.synthesize_batch([(e.text, *prompt_of(e)) for e in group],
                                                    seed=args.seed, batch_size=args.batch_size, **options)
             except InputError as err:
                 i, reason = getattr(err, "request", 0), getattr(err, "reason", str(err))
