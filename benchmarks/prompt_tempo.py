@@ -35,7 +35,7 @@ def tempo_factor(pace: float, target: float, only_slower: bool = False) -> float
 def prompt_pace(tts, wav_path: Path, prompt_text: str) -> float:
     """Latent frames per phoneme token of a prompt, as `TTS.prepare` sees it (`TTS.prompt_pace`, the pace that the
     decode option `prompt_max_pace` caps; session 16's probe counted whole frames, up to one frame fewer)."""
-    wav = tts.load_prompt(wav_path)
+    wav = tts.load_prompt(wav_path, max_seconds=0)  # a measurement: any length
     [ids] = tts._phoneme_ids([prompt_text])
     return tts.prompt_pace(wav, len(ids))
 
