@@ -19,8 +19,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 
 def read_transcripts(gen_dir: str | Path) -> dict[str, str]:
     """utt → recognised prompt transcript, from a `tts --transcribe-prompt` run's generation.jsonl."""
@@ -41,7 +39,7 @@ def transcript_errors(truth: dict[str, str], heard: dict[str, str]) -> dict[str,
 
 def table(errors: dict[str, tuple[int, int]], base: dict[str, float], new: dict[str, float]) -> str:
     """Markdown: prompt-transcript WER, then TTS WER true vs recognised, over all / exact / wrong transcripts."""
-    from latentspeech.eval.report import bootstrap_ci
+    from latentspeech.eval.compare import paired_difference
 
     utts = sorted(set(errors) & set(base) & set(new))
     e, n = sum(errors[u][0] for u in utts), sum(errors[u][1] for u in utts)
@@ -54,10 +52,9 @@ def table(errors: dict[str, tuple[int, int]], base: dict[str, float], new: dict[
     for name, group in groups.items():
         if not group:
             continue
-        a, b = np.array([base[u] for u in group]), np.array([new[u] for u in group])
-        lo, hi = bootstrap_ci(b - a, seed=0)
-        lines.append(f"| {name} | {len(group)} | {100 * a.mean():.1f} | {100 * b.mean():.1f} | "
-                     f"{100 * (b - a).mean():+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] |")
+        d = paired_difference({u: base[u] for u in group}, {u: new[u] for u in group}, "wer")
+        lines.append(f"| {name} | {d.n} | {100 * d.mean_a:.1f} | {100 * d.mean_b:.1f} | "
+                     f"{100 * d.diff:+.1f} [{100 * d.ci_low:+.1f}, {100 * d.ci_high:+.1f}] |")
     return "\n".join(lines)
 
 
