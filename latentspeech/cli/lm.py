@@ -320,11 +320,12 @@ def cmd_tts(args) -> int:
     if decode is not None:
         tts.decode_config = decode
     options = {k: v for k, v in options.items() if v is not None}
-    limit = tts.decode_options(**options).max_prompt_seconds  # range checks before compute; the prompt limit
+    config = tts.decode_options(**options)  # range checks before compute
 
     if not batch:
         if args.transcribe_prompt:
-            args.prompt_wav, args.prompt_text = tts.transcribe_prompt(args.prompt_wav, max_seconds=limit)  # logged
+            args.prompt_wav, args.prompt_text = tts.transcribe_prompt(  # it logs what it heard
+                args.prompt_wav, max_seconds=config.max_prompt_seconds)
         result = tts.synthesize(text, args.prompt_wav, args.prompt_text, seed=args.seed, **options)
         _write(result, out)
         where = "stdout" if out is None else str(out)
@@ -344,7 +345,7 @@ def cmd_tts(args) -> int:
         for e in todo:
             if not e.prompt_text.strip():
                 try:
-                    heard[e.utt] = tts.transcribe_prompt(e.prompt_wav, max_seconds=limit)
+                    heard[e.utt] = tts.transcribe_prompt(e.prompt_wav, max_seconds=config.max_prompt_seconds)
                 except InputError as err:
                     raise InputError(f"{e.utt}: {err}") from None
 
@@ -355,7 +356,7 @@ def cmd_tts(args) -> int:
     quiet = args.quiet or not sys.stderr.isatty()
     log_path = out_dir / GENERATION_LOG
     if args.batch_size > 1:
-        if tts.decode_options(**options).candidates > 1:
+        if config.candidates > 1:
             raise InputError("--batch-size > 1 samples one candidate per utterance, but this model's decode config "
                              "asks for best-of-N: pass --candidates 1 or use --batch-size 1")
         todo = sorted(todo, key=lambda e: len(e.text))  # similar lengths share a batch (same audio either way)

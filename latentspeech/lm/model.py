@@ -137,6 +137,10 @@ class LatentLM(nn.Module):
             x = torch.where(drop_text.view(-1, 1, 1), self.null_text.to(x.dtype), x)
         return x
 
+    def embed_bos(self, batch: int, dtype: torch.dtype) -> Tensor:
+        """BOS [B, 1, C], the first input of the audio stream (teacher-forced forward and prefill alike)."""
+        return self.bos.to(dtype).expand(batch, 1, -1)
+
     def _run(self, x: Tensor, cache: KVCache | None = None, positions: Tensor | None = None) -> Tensor:
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i, positions)
@@ -158,8 +162,7 @@ class LatentLM(nn.Module):
         dev = phonemes.device
         text = self.embed_text(phonemes, drop_text)  # [B, P, C]
         text = text * (torch.arange(p, device=dev)[None] < phoneme_lens[:, None]).unsqueeze(-1).to(text.dtype)
-        bos = self.bos.to(text.dtype).expand(b, 1, -1)
-        audio = torch.cat([bos, self.frame_proj(frames.to(self.dtype))], 1)
+        audio = torch.cat([self.embed_bos(b, text.dtype), self.frame_proj(frames.to(self.dtype))], 1)
         j = torch.arange(n + 1, device=dev)[None]  # [1, N + 1]
         audio = audio * (j <= frame_lens[:, None]).unsqueeze(-1).to(audio.dtype)  # [B, N + 1, C]
         length = p + n + 1 if fixed_length else int((phoneme_lens + frame_lens).max()) + 1
@@ -271,7 +274,7 @@ class LatentLM(nn.Module):
         """
         b = phonemes.shape[0]
         text = self.embed_text(phonemes, drop_text)
-        bos = self.bos.to(text.dtype).expand(b, 1, -1)
+        bos = self.embed_bos(b, text.dtype)
         x = torch.cat([text, bos, self.frame_proj(prompt_frames.to(self.dtype))], 1)  # [B, P + 1 + N_p, C]
         if not self.config.separate_positions:
             return self._run(x, cache)[:, -1]
