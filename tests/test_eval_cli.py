@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -114,6 +115,15 @@ def test_make_eval_list_writes_a_readable_list_and_refuses_to_overwrite(tmp_path
     assert main(["make-eval-list", "--data", str(data), "--out", str(out)]) == 1
     assert "--force" in capsys.readouterr().err
     assert main(["make-eval-list", "--data", str(tmp_path / "nodata"), "--out", str(out), "--force"]) == 1
+    capsys.readouterr()
+    assert main(["make-eval-list", "--data", str(data), "--out", str(out), "--force", "--max-prompt-seconds", "1.5",
+                 "--prompt-seconds", "1"]) == 0  # only the 1 s utterance is short enough: s2_b's prompt
+    assert [(e.utt, Path(e.prompt_wav).stem) for e in read_meta(out)] == [("s2_b", "s2_a")]
+    capsys.readouterr()
+    assert main(["make-eval-list", "--data", str(data), "--out", str(out), "--force", "--max-prompt-seconds", "2",
+                 "--prompt-seconds", "3"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "latentspeech make-eval-list: error: prompt_seconds 3 exceeds max_prompt_seconds 2"]
 
 
 @pytest.mark.slow

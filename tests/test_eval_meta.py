@@ -57,6 +57,8 @@ def test_find_cut_picks_an_agreed_word_boundary_near_the_target():
     # after "25" (= "twenty five", ends 2.9 s); "red"/"read" disagree, so there is no cut after it
     assert (n_ref, end, nxt) == (5, 2.9, 3.1)
     assert find_cut(ref, asr, prompt_seconds=10.0)[0] == 7  # never the last word: something must remain
+    assert find_cut(ref, asr, prompt_seconds=10.0, max_prompt_seconds=3.0)[:2] == (5, 2.9)  # the last one by 3 s
+    assert find_cut(ref, asr, prompt_seconds=3.0, max_prompt_seconds=0.9) is None  # only "Well" ends by 0.9 s: < min
     assert find_cut(ref, _words([("no", 0.0, 1.0), ("match", 1.2, 2.0)]), 3.0) is None
 
 
@@ -76,6 +78,19 @@ def test_cross_sentence_prompts_come_from_the_same_speaker_and_are_seeded(kaldi_
     assert a == build_cross_sentence(kaldi_dir, prompt_seconds=3.0, seed=0)
     subset = build_cross_sentence(kaldi_dir, seed=1, max_utts=2)
     assert len(subset) == 2 and subset == build_cross_sentence(kaldi_dir, seed=1, max_utts=2)
+
+
+def test_cross_sentence_prompts_stay_within_max_prompt_seconds(kaldi_dir, caplog):
+    # s1: 2, 3, 5 s; s2: 1, 3 s. At most 2.5 s: s1_a and s2_a have no prompt left and are skipped.
+    entries = build_cross_sentence(kaldi_dir, prompt_seconds=2.0, max_prompt_seconds=2.5)
+    assert {e.utt: Path(e.prompt_wav).stem for e in entries} == {"s1_b": "s1_a", "s1_c": "s1_a", "s2_b": "s2_a"}
+    assert "2 utterances skipped" in caplog.text and "s1_a s2_a" in caplog.text
+    # the default limit (6 s) keeps every prompt the unlimited list picks here (the 5 s one is allowed)
+    assert build_cross_sentence(kaldi_dir, seed=2) == build_cross_sentence(kaldi_dir, seed=2, max_prompt_seconds=0)
+    with pytest.raises(InputError, match="prompt_seconds 4 exceeds max_prompt_seconds 3"):
+        build_cross_sentence(kaldi_dir, prompt_seconds=4.0, max_prompt_seconds=3.0)
+    with pytest.raises(InputError, match="must be >= 0"):
+        build_cross_sentence(kaldi_dir, max_prompt_seconds=-1.0)
 
 
 def test_continuation_cuts_prompt_and_remainder_at_the_word_boundary(kaldi_dir, tmp_path):

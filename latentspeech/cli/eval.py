@@ -98,6 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="meta list to write, e.g. data/test/meta.lst")
     p.add_argument("--mode", choices=("cross", "continuation"), default="cross", help="prompt mode (default cross)")
     p.add_argument("--prompt-seconds", type=_positive_float, default=3.0, help="prompt length target (default 3.0)")
+    p.add_argument("--max-prompt-seconds", type=float, default=6.0,
+                   help="longest prompt (default 6.0, what `latentspeech tts` accepts; 0 = no limit); targets "
+                        "left without a prompt that short are skipped")
     p.add_argument("--seed", type=int, default=0, help="seed for prompt choice and subsetting (default 0)")
     p.add_argument("--max-utts", type=_positive_int, help="keep a seeded random subset of this many utterances")
     p.add_argument("--min-seconds", type=float, help="skip target utterances shorter than this")
@@ -252,7 +255,8 @@ def cmd_make_eval_list(args: argparse.Namespace) -> int:
     out = output_path(args.out, args.force)
     wav_dir = Path(args.wav_dir) if args.wav_dir else out.parent / f"{out.stem}_wavs"
     common = dict(prompt_seconds=args.prompt_seconds, seed=args.seed, max_utts=args.max_utts,
-                  min_seconds=args.min_seconds, max_seconds=args.max_seconds)
+                  min_seconds=args.min_seconds, max_seconds=args.max_seconds,
+                  max_prompt_seconds=args.max_prompt_seconds)
     if args.mode == "cross":
         entries = build_cross_sentence(args.data, wav_dir=wav_dir, **common)
     else:

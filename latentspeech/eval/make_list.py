@@ -2,8 +2,9 @@
 
 Modes:
 - cross-sentence: the prompt is another utterance of the same speaker, drawn among those lasting
-  0.5–2× `prompt_seconds` (else the closest in length), with its transcript as prompt_text; gt_wav is the
-  target's own recording.
+  0.5–2× `prompt_seconds` (else the closest in length), never longer than `max_prompt_seconds` (the decode
+  config's limit; a target whose speaker has no such utterance is skipped), with its transcript as prompt_text;
+  gt_wav is the target's own recording.
 - continuation: the prompt is the first ≈`prompt_seconds` of the same utterance, cut at a word boundary. Word
   times come from the ASR backend's word timestamps, matched to the reference transcript (normalised words,
   difflib alignment), so prompt_text is the reference's own words up to the cut and text is the remainder; the
@@ -90,13 +91,28 @@ def _select(utts: list[str], durations: dict[str, float], min_seconds: float | N
     return utts
 
 
+def _prompt_cap(prompt_seconds: float, max_prompt_seconds: float | None) -> float:
+    """The longest prompt allowed (inf for None or 0); a target above it is an input error."""
+    if max_prompt_seconds is not None and max_prompt_seconds < 0:
+        raise InputError(f"max_prompt_seconds must be >= 0 (0 = no limit), got {max_prompt_seconds:g}")
+    cap = max_prompt_seconds or float("inf")
+    if prompt_seconds > cap:
+        raise InputError(f"prompt_seconds {prompt_seconds:g} exceeds max_prompt_seconds {cap:g}")
+    return cap
+
+
 def build_cross_sentence(data_dir: str | Path, prompt_seconds: float = 3.0, seed: int = 0,
                          max_utts: int | None = None, min_seconds: float | None = None,
-                         max_seconds: float | None = None, wav_dir: str | Path | None = None) -> list[MetaEntry]:
-    """Entries whose prompt is another utterance of the same speaker (≈`prompt_seconds` long)."""
+                         max_seconds: float | None = None, wav_dir: str | Path | None = None,
+                         max_prompt_seconds: float | None = 6.0) -> list[MetaEntry]:
+    """Entries whose prompt is another utterance of the same speaker (≈`prompt_seconds` long).
+
+    Prompts last at most `max_prompt_seconds` (file duration; None or 0: no limit), as `latentspeech tts`
+    refuses longer ones by default; targets whose speaker has no other utterance that short are skipped."""
     data = _Utterances(data_dir)
     rng = random.Random(seed)
     wav_dir = Path(wav_dir or data.dir / "eval_wavs")
+    cap = _prompt_cap(prompt_seconds, max_prompt_seconds)
     by_spk: dict[str, list[str]] = {}
     for utt in sorted(data.data.utt2spk):
         by_spk.setdefault(data.data.utt2spk[utt], []).append(utt)
@@ -105,22 +121,28 @@ def build_cross_sentence(data_dir: str | Path, prompt_seconds: float = 3.0, seed
         raise InputError(f"{data.dir}: no speaker has two utterances; cross-sentence prompts need them")
     durations = {u: data.duration(u) for utts in by_spk.values() if len(utts) > 1 for u in utts}
     targets = _select(eligible, durations, min_seconds, max_seconds, max_utts, rng)
-    entries, n_fallback = [], 0
+    entries, n_fallback, skipped = [], 0, []
     for utt in targets:
-        others = [u for u in by_spk[data.data.utt2spk[utt]] if u != utt]
+        others = [u for u in by_spk[data.data.utt2spk[utt]] if u != utt and durations[u] <= cap]
         near = [u for u in others if 0.5 * prompt_seconds <= durations[u] <= 2.0 * prompt_seconds]
         if near:
             prompt = rng.choice(near)
-        else:
+        elif others:
             n_fallback += 1
             prompt = min(others, key=lambda u: (abs(durations[u] - prompt_seconds), u))
+        else:
+            skipped.append(utt)
+            continue
         entries.append(MetaEntry(utt, data.data.text[prompt], data.export(prompt, wav_dir), data.data.text[utt],
                                  data.export(utt, wav_dir)))
     if n_fallback:
         log.warning("%d utterances had no prompt of %.1f–%.1f s; used the closest length", n_fallback,
-                    0.5 * prompt_seconds, 2.0 * prompt_seconds)
+                    0.5 * prompt_seconds, min(2.0 * prompt_seconds, cap))
+    if skipped:
+        log.warning("cross-sentence: %d utterances skipped (their speaker has no other utterance of at most "
+                    "%g s, max_prompt_seconds): %s", len(skipped), cap, " ".join(skipped[:5]))
     log.info("cross-sentence list: %d utterances from %d speakers", len(entries),
-             len({data.data.utt2spk[u] for u in targets}))
+             len({data.data.utt2spk[e.utt] for e in entries}))
     return entries
 
 
@@ -136,12 +158,15 @@ def _flatten(words: list[str]) -> tuple[list[str], list[bool], list[int]]:
 
 
 def find_cut(ref_words: list[str], asr_words: list[WordTiming], prompt_seconds: float,
-             min_prompt_seconds: float = 1.0) -> tuple[int, float, float] | None:
+             min_prompt_seconds: float = 1.0, max_prompt_seconds: float | None = None
+             ) -> tuple[int, float, float] | None:
     """(n reference words in the prompt, end of the last prompt word, start of the next word) or None.
 
     Picks the boundary after a word that the ASR and the reference agree on, with its end closest to
-    `prompt_seconds` (at least `min_prompt_seconds`), leaving at least one word for the continuation.
+    `prompt_seconds` (at least `min_prompt_seconds`, at most `max_prompt_seconds`), leaving at least one word
+    for the continuation.
     """
+    cap = max_prompt_seconds or float("inf")
     ref_flat, ref_last, ref_owner = _flatten(ref_words)
     hyp_flat, hyp_last, hyp_owner = _flatten([w.word for w in asr_words])
     best = None
@@ -153,7 +178,7 @@ def find_cut(ref_words: list[str], asr_words: list[WordTiming], prompt_seconds: 
                 continue
             n_ref, w = ref_owner[j] + 1, hyp_owner[i]
             end = asr_words[w].end
-            if n_ref >= len(ref_words) or w + 1 >= len(asr_words) or end < min_prompt_seconds:
+            if n_ref >= len(ref_words) or w + 1 >= len(asr_words) or not min_prompt_seconds <= end <= cap:
                 continue
             if best is None or abs(end - prompt_seconds) < abs(best[1] - prompt_seconds):
                 best = (n_ref, end, asr_words[w + 1].start)
@@ -172,13 +197,15 @@ def _quietest(wav: np.ndarray, sr: int, start_s: float, end_s: float) -> int:
 
 def build_continuation(data_dir: str | Path, asr: ASRBackend, wav_dir: str | Path, prompt_seconds: float = 3.0,
                        seed: int = 0, max_utts: int | None = None, min_seconds: float | None = None,
-                       max_seconds: float | None = None) -> list[MetaEntry]:
-    """Entries whose prompt is the first ≈`prompt_seconds` of the utterance itself, cut at a word boundary."""
+                       max_seconds: float | None = None, max_prompt_seconds: float | None = 6.0) -> list[MetaEntry]:
+    """Entries whose prompt is the first ≈`prompt_seconds` of the utterance itself, cut at a word boundary
+    that ends by `max_prompt_seconds` (None or 0: anywhere)."""
     from latentspeech.audio.io import save_audio
 
     data = _Utterances(data_dir)
     rng = random.Random(seed)
     wav_dir = Path(wav_dir)
+    _prompt_cap(prompt_seconds, max_prompt_seconds)
     utts = sorted(data.data.utt2spk)
     durations = {u: data.duration(u) for u in utts}
     long_enough = [u for u in utts if durations[u] >= prompt_seconds + 1.0]
@@ -187,7 +214,8 @@ def build_continuation(data_dir: str | Path, asr: ASRBackend, wav_dir: str | Pat
     for utt in targets:
         wav, sr = data.load(utt)
         ref_words = data.data.text[utt].split()
-        cut = find_cut(ref_words, asr.transcribe_words(wav, sr), prompt_seconds)
+        cut = find_cut(ref_words, asr.transcribe_words(wav, sr), prompt_seconds,
+                       max_prompt_seconds=max_prompt_seconds)
         if cut is None:
             skipped.append(utt)
             continue
@@ -198,7 +226,8 @@ def build_continuation(data_dir: str | Path, asr: ASRBackend, wav_dir: str | Pat
         entries.append(MetaEntry(utt, " ".join(ref_words[:n_ref]), prompt_wav, " ".join(ref_words[n_ref:]),
                                  target_wav))
     if skipped:
-        log.warning("continuation: %d utterances skipped (no word boundary where ASR and transcript agree): %s",
+        log.warning("continuation: %d utterances skipped (no word boundary where ASR and transcript agree "
+                    "within max_prompt_seconds): %s",
                     len(skipped), ", ".join(skipped[:10]) + (" ..." if len(skipped) > 10 else ""))
     log.info("continuation list: %d utterances", len(entries))
     return entries
