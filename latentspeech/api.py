@@ -332,8 +332,11 @@ class TTS:
         self.check_text(text, prompt_wav, prompt_text)
         wav = self.load_prompt(prompt_wav, config.min_prompt_seconds, config.max_prompt_seconds)
         [prompt_ids] = self._phoneme_ids([prompt_text])
-        wav = self._paced_prompt(wav, len(prompt_ids), config.prompt_max_pace)
         chunks = self.split_text(text, config.max_chunk_phonemes)
+        if config.end_sentences:
+            prompt_ids = self.vocab.end_sentence(prompt_ids)
+            chunks = [self.vocab.end_sentence(c) for c in chunks]
+        wav = self._paced_prompt(wav, len(prompt_ids), config.prompt_max_pace)
         hop = self.vae.hop_length
         wav = wav[: len(wav) // hop * hop]  # whole frames only: a zero-padded last frame would be "silence"
         with torch.inference_mode():

@@ -176,6 +176,19 @@ def test_long_text_is_split_at_sentences_and_joined(tts, prompt):
     assert len(out.wav) == 5 * 640 * len(chunks) - overlap * (len(chunks) - 1)
 
 
+def test_texts_without_a_final_mark_are_read_as_ended_sentences(tts, prompt):
+    period = tts.vocab.encode(".")
+    prep = tts.prepare("Hello world", prompt, "A prompt")
+    assert prep.chunks[-1][-1:] == period and prep.prompt_ids[-1:] == period
+    ended = tts.prepare("Hello world.", prompt, "A prompt.")
+    assert (prep.chunks, prep.prompt_ids) == (ended.chunks, ended.prompt_ids)
+    chunks = tts.prepare("One clause, and another clause, and a third one", prompt, "A prompt.",
+                         api.DecodeConfig(max_chunk_phonemes=20)).chunks
+    assert len(chunks) >= 2 and all(tts.vocab.decode(c).endswith(".") for c in chunks)
+    off = tts.prepare("Hello world", prompt, "A prompt", api.DecodeConfig(end_sentences=False))
+    assert tts.vocab.decode(off.chunks[-1]).endswith("d") and tts.vocab.decode(off.prompt_ids).endswith("t")
+
+
 def test_stream_matches_synthesize_length(tts, prompt):
     chunks = list(tts.stream("Hello world.", prompt, "A prompt.", seed=0, max_seconds=0.4, stream_chunk_frames=3))
     full = tts.synthesize("Hello world.", prompt, "A prompt.", seed=0, max_seconds=0.4).wav

@@ -350,6 +350,24 @@ def test_batch_size_usage_errors_and_a_bad_line_named(model_dir, prompt, tmp_pat
     assert error.startswith("latentspeech tts: error: u2: prompt wav") and "silent" in error
 
 
+def test_text_without_a_final_mark_reads_as_ended_unless_no_end_sentences(model_dir, prompt, tmp_path, monkeypatch):
+    import latentspeech.api as api
+
+    seen, prepare = [], api.TTS.prepare
+
+    def recording(self, *args, **kwargs):
+        prep = prepare(self, *args, **kwargs)
+        seen.append(self.vocab.decode(prep.prompt_ids) + "|" + self.vocab.decode(prep.chunks[-1]))
+        return prep
+
+    monkeypatch.setattr(api.TTS, "prepare", recording)
+    for text, extra in (("Hello world.", ()), ("Hello world", ()), ("Hello world", ("--no-end-sentences",))):
+        assert main(_tts(model_dir, "--text", text, "--prompt-wav", prompt, "--prompt-text", "A prompt",
+                         "--max-seconds", "0.2", "--out", str(tmp_path / "o.wav"), "--force", *extra)) == 0
+    assert seen[0] == seen[1] and seen[0].endswith(".") and seen[0].split("|")[0].endswith(".")
+    assert seen[2] == seen[0].replace(".", "")
+
+
 def test_cfg_interval_reaches_the_decoder_and_is_range_checked(model_dir, prompt, tmp_path, capsys, monkeypatch):
     import latentspeech.lm.generate as generate
 

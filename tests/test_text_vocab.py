@@ -8,6 +8,7 @@ import pytest
 
 from latentspeech.errors import InputError
 from latentspeech.text import Phonemizer, PhonemeVocab, text_to_ids
+from latentspeech.text.vocab import PAD, UNK
 
 VARIED = [
     "The quick brown fox jumps over the lazy dog; isn't it?",
@@ -80,3 +81,18 @@ def test_unspeakable_text_errors(phonemizer, text, phrase):
     with pytest.raises(InputError) as e:
         text_to_ids(text, PhonemeVocab.default(), phonemizer)
     assert phrase in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("phonemes, ended", [
+    ("hɛloʊ.", "hɛloʊ."), ("hɛloʊ?", "hɛloʊ?"), ("hɛloʊ!", "hɛloʊ!"), ("hɛloʊ…", "hɛloʊ…"),
+    ("hɛloʊ", "hɛloʊ."), ("hɛloʊ,", "hɛloʊ."), ("wʌn; tuː:", "wʌn; tuː."), ("hɛloʊ ", "hɛloʊ. "),
+    ('sɛd "ɡoʊ."', 'sɛd "ɡoʊ."'), ('sɛd "ɡoʊ"', 'sɛd "ɡoʊ."'), ("", ""), ('"', '"'),
+])
+def test_end_sentence_ends_with_a_sentence_mark(phonemes, ended):
+    vocab = PhonemeVocab.default()
+    assert vocab.decode(vocab.end_sentence(vocab.encode(phonemes))) == ended
+
+
+def test_end_sentence_leaves_ids_alone_without_a_period_in_the_table():
+    vocab = PhonemeVocab([PAD, UNK, "a", ","], version="no-period")
+    assert vocab.end_sentence([2, 3]) == [2, 3]

@@ -66,6 +66,9 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
     g.add_argument("--prompt-max-pace", type=float, default=None,
                    help=f"speed a prompt slower than this many latent frames per phoneme up to it (WSOLA, pitch "
                         f"kept) before encoding; 0 = off (default {d.prompt_max_pace:g})")
+    g.add_argument("--no-end-sentences", dest="end_sentences", action="store_const", const=False, default=None,
+                   help="read a text or prompt transcript that ends without . ! ? as written (default: as if it "
+                        "ended with '.', the sentences the LM learnt)")
     g.add_argument("--decode-config", default=None, metavar="YAML", help="a DecodeConfig YAML (conf/decode.yaml)")
 
 
@@ -272,7 +275,7 @@ def cmd_tts(args) -> int:
     options = {"steps": args.steps, "cfg_scale": args.cfg_scale, "temperature": args.temperature,
                "solver": args.solver, "max_seconds": args.max_seconds, "candidates": args.candidates,
                "prompt_max_pace": args.prompt_max_pace, "max_prompt_seconds": args.max_prompt_seconds,
-               **_guidance(args)}
+               "end_sentences": args.end_sentences, **_guidance(args)}
     for key in ("steps", "candidates"):
         if options[key] is not None and options[key] < 1:
             usage(f"--{key} must be >= 1, got {options[key]}")

@@ -33,6 +33,9 @@ class DecodeConfig:
     min_seconds_per_phoneme: float = 0.04   # guard: the stop classifier is ignored before this much audio per
                                             # target phoneme (~1/2 of fast speech): no cut-off short answers
     max_chunk_phonemes: int = 300           # longer text is split at sentence boundaries (~20 s chunks)
+    end_sentences: bool = True              # a text chunk or prompt transcript not ending with . ! ? reads as if
+                                            # it ended with '.' (the LMs learn sentences that do: without it, +9
+                                            # WER on texts without their final mark; README *Unpunctuated text*)
     crossfade_seconds: float = 0.05         # overlap when joining chunks of split text
     min_prompt_seconds: float = 0.5         # shorter (or silent) prompts are rejected
     max_prompt_seconds: float = 6.0         # > 0: so are prompts with more speech than this (silence-trimmed);

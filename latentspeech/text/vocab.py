@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 PAD, UNK = "<pad>", "<unk>"
 DEFAULT_VERSION = "en-us-espeak-1"
 _DEFAULT_FILE = "symbols_en_us_v1.txt"
+_SENTENCE_ENDS = ".!?…"
+_CLAUSE_ENDS = ",;:—"
+_CLOSERS = ' "»”)'
 
 
 def _parse_symbol_file(text: str) -> list[str]:
@@ -83,6 +86,23 @@ class PhonemeVocab:
                 i = self.unk_id
             ids.append(i)
         return ids
+
+    def end_sentence(self, ids: list[int]) -> list[int]:
+        """`ids` ending a sentence: unchanged when they end with . ! ? or … (closing quotes after it allowed);
+        a final , ; : or — becomes '.', and otherwise '.' is appended (before closing quotes). A table without
+        '.' leaves them as they are."""
+        period = self._index.get(".")
+        closers = {self._index[c] for c in _CLOSERS if c in self._index}
+        k = len(ids)
+        while k and ids[k - 1] in closers:
+            k -= 1
+        if period is None or not k:
+            return list(ids)
+        last = self.symbols[ids[k - 1]]
+        if last in _SENTENCE_ENDS:
+            return list(ids)
+        head = ids[: k - 1] if last in _CLAUSE_ENDS else ids[:k]
+        return [*head, period, *ids[k:]]
 
     def decode(self, ids: list[int]) -> str:
         """Ids → phoneme string; `<pad>` is skipped, `<unk>` kept as the text "<unk>"."""
