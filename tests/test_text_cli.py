@@ -12,7 +12,8 @@ from latentspeech.text import PhonemeVocab
 def data_dir(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
-    (d / "text").write_text("utt2 Dr. Smith paid $5.\nutt1 Hello there, world!\nutt3 ...\n", encoding="utf-8")
+    (d / "text").write_text("utt2 Dr. Smith paid $5.\nutt1 Hello there, world!\nutt3 ...\nutt4 so it goes\n",
+                            encoding="utf-8")
     return d
 
 
@@ -27,9 +28,10 @@ def test_phonemize_data_dir_writes_text_and_vocab(data_dir, tmp_path, caplog):
     out = tmp_path / "dump" / "phn"
     assert main(["phonemize", "--data", str(data_dir), "--out", str(out)]) == 0
     assert (out / "text").read_text(encoding="utf-8").splitlines() == [
-        "utt1 həlˈoʊ ðˈɛɹ, wˈɜːld!", "utt2 dˈɑːktɚ smˈɪθ pˈeɪd fˈaɪv dˈɑːlɚz."]
+        "utt1 həlˈoʊ ðˈɛɹ, wˈɜːld!", "utt2 dˈɑːktɚ smˈɪθ pˈeɪd fˈaɪv dˈɑːlɚz.", "utt4 sˌoʊ ɪt ɡˈoʊz."]
     assert PhonemeVocab.load(out / "vocab.yaml") == PhonemeVocab.default()
     assert "utt3" in caplog.text  # skipped: nothing to speak
+    assert "1 transcript(s) without a final . ! ? end with '.'" in caplog.text  # utt4, as at inference
 
 
 def test_missing_data_dir_exits_1_with_one_line(tmp_path, capsys):

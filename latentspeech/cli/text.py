@@ -53,6 +53,7 @@ def _phonemize_data_dir(data_dir: Path, out_dir: Path, phonemizer, vocab, quiet:
     from tqdm import tqdm
 
     from latentspeech.text.phonemize import PUNCTUATION
+    from latentspeech.text.vocab import end_sentence
 
     texts = _read_text(data_dir)
     utts = list(texts)
@@ -69,7 +70,10 @@ def _phonemize_data_dir(data_dir: Path, out_dir: Path, phonemizer, vocab, quiet:
         log.warning("%d utterance(s) have nothing to speak and are left out of %s/text (first: %s)",
                     len(skipped), out_dir, ", ".join(skipped[:3]))
     skipped_set = set(skipped)
-    kept = {u: p for u, p in phonemes.items() if u not in skipped_set}
+    kept = {u: "".join(end_sentence(list(p))) for u, p in phonemes.items() if u not in skipped_set}
+    ended = sum(kept[u] != phonemes[u] for u in kept)
+    if ended:  # as at inference (DecodeConfig.end_sentences): the LM learns sentences that end with a mark
+        log.info("%d transcript(s) without a final . ! ? end with '.' in %s/text", ended, out_dir)
     n_unk = sum(vocab.encode(p).count(vocab.unk_id) for p in kept.values())  # warns once per unknown symbol
     if n_unk:
         log.warning("%d phoneme(s) are not in vocab '%s' and will be <unk> in training", n_unk, vocab.version)

@@ -16,7 +16,7 @@ import yaml
 
 from latentspeech.errors import InputError
 
-__all__ = ["PhonemeVocab", "text_to_ids", "PAD", "UNK", "DEFAULT_VERSION"]
+__all__ = ["PhonemeVocab", "text_to_ids", "end_sentence", "PAD", "UNK", "DEFAULT_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,20 @@ _DEFAULT_FILE = "symbols_en_us_v1.txt"
 _SENTENCE_ENDS = ".!?…"
 _CLAUSE_ENDS = ",;:—"
 _CLOSERS = ' "»”)'
+
+
+def end_sentence(symbols: list[str]) -> list[str]:
+    """Phoneme symbols that end a sentence: unchanged when they end with . ! ? or … (closing quotes and spaces
+    after it allowed); a final , ; : or — becomes '.', and otherwise '.' is appended (before closing quotes).
+    The LMs learn from sentences that end so; inference (`DecodeConfig.end_sentences`) and the phoneme dumps
+    both apply it."""
+    k = len(symbols)
+    while k and symbols[k - 1] in _CLOSERS:
+        k -= 1
+    if not k or symbols[k - 1] in _SENTENCE_ENDS:
+        return list(symbols)
+    head = symbols[: k - 1] if symbols[k - 1] in _CLAUSE_ENDS else symbols[:k]
+    return [*head, ".", *symbols[k:]]
 
 
 def _parse_symbol_file(text: str) -> list[str]:
@@ -88,21 +102,10 @@ class PhonemeVocab:
         return ids
 
     def end_sentence(self, ids: list[int]) -> list[int]:
-        """`ids` ending a sentence: unchanged when they end with . ! ? or … (closing quotes after it allowed);
-        a final , ; : or — becomes '.', and otherwise '.' is appended (before closing quotes). A table without
-        '.' leaves them as they are."""
-        period = self._index.get(".")
-        closers = {self._index[c] for c in _CLOSERS if c in self._index}
-        k = len(ids)
-        while k and ids[k - 1] in closers:
-            k -= 1
-        if period is None or not k:
+        """`ids` with the sentence end of `end_sentence` (unchanged for a table without '.')."""
+        if "." not in self._index:
             return list(ids)
-        last = self.symbols[ids[k - 1]]
-        if last in _SENTENCE_ENDS:
-            return list(ids)
-        head = ids[: k - 1] if last in _CLAUSE_ENDS else ids[:k]
-        return [*head, period, *ids[k:]]
+        return [self._index[s] for s in end_sentence([self.symbols[i] for i in ids])]
 
     def decode(self, ids: list[int]) -> str:
         """Ids → phoneme string; `<pad>` is skipped, `<unk>` kept as the text "<unk>"."""
