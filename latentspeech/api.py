@@ -71,6 +71,21 @@ class _Prepared:
     chunks: list[list[int]]            # phoneme ids of each text chunk
 
 
+def _mono_prompt_array(wav: Any) -> np.ndarray:
+    """An in-memory prompt → float32 [T]: 1-D as is; [C, T] (torchaudio) or [T, C] (soundfile) with C ≤ 8 channels
+    averaged; anything else, empty or non-finite audio is an InputError."""
+    wav = wav.detach().cpu().numpy() if isinstance(wav, torch.Tensor) else np.asarray(wav)
+    wav = wav.astype(np.float32, copy=False)
+    if wav.ndim == 2 and min(wav.shape) <= 8 < max(wav.shape):
+        wav = wav.mean(axis=int(np.argmin(wav.shape)), dtype=np.float32)
+    if wav.ndim != 1:
+        raise InputError(f"prompt audio has shape {tuple(wav.shape)}; give samples [T], or [C, T] / [T, C] with up "
+                         "to 8 channels (they are averaged)")
+    if wav.size == 0 or not np.isfinite(wav).all():
+        raise InputError("prompt audio is empty or has NaN/Inf samples; give a recording of the voice")
+    return wav
+
+
 def _one_line(text: str, n: int = 40) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 3] + "..."
@@ -266,7 +281,7 @@ class TTS:
         min_seconds = self.decode_config.min_prompt_seconds if min_seconds is None else min_seconds
         max_seconds = self.decode_config.max_prompt_seconds if max_seconds is None else max_seconds
         if isinstance(prompt_wav, tuple):
-            wav, sr = np.asarray(prompt_wav[0], dtype=np.float32), int(prompt_wav[1])
+            wav, sr = _mono_prompt_array(prompt_wav[0]), int(prompt_wav[1])
             name = "prompt audio"
         else:
             wav, sr = load_audio(prompt_wav)
@@ -315,15 +330,31 @@ class TTS:
                     take.append(words.pop(0))
                 fine.append(" ".join(take))
         speakable = [p for p in fine if any(ch.isalnum() for ch in p)]
+        units = [u for p, ids in zip(speakable, self._phoneme_ids(speakable))
+                 for u in self._fit_words(p, ids, max_phonemes)]
         sep = self.vocab.encode(" ")[:1]
         chunks: list[list[int]] = []
-        for ids in self._phoneme_ids(speakable):  # greedy merge back up to the limit
+        for ids in units:  # greedy merge back up to the limit
             if chunks and len(chunks[-1]) + len(sep) + len(ids) <= max_phonemes:
                 chunks[-1] = chunks[-1] + sep + ids
             else:
                 chunks.append(ids)
         log.info("text of %d phonemes split into %d chunks", sum(map(len, chunks)), len(chunks))
         return chunks
+
+    def _fit_words(self, piece: str, ids: list[int], max_phonemes: int) -> list[list[int]]:
+        """`piece`'s phoneme ids as ≤ max_phonemes parts, halving at words where characters underestimated
+        phonemes (digits, abbreviations); a single word longer than the limit is an InputError."""
+        if len(ids) <= max_phonemes:
+            return [ids]
+        words = piece.split()
+        if len(words) == 1:
+            raise InputError(f"the word '{_one_line(piece)}' alone reads as {len(ids)} phonemes, more than "
+                             f"max_chunk_phonemes={max_phonemes}; split it (e.g. digit groups) or raise the limit")
+        halves = [h for h in (" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:]))
+                  if any(ch.isalnum() for ch in h)]
+        return [part for h, h_ids in zip(halves, self._phoneme_ids(halves))
+                for part in self._fit_words(h, h_ids, max_phonemes)]
 
     def prepare(self, text: str, prompt_wav: Any, prompt_text: str | None,
                 config: DecodeConfig | None = None) -> _Prepared:

@@ -176,6 +176,27 @@ def test_long_text_is_split_at_sentences_and_joined(tts, prompt):
     assert len(out.wav) == 5 * 640 * len(chunks) - overlap * (len(chunks) - 1)
 
 
+def test_split_text_keeps_chunks_within_the_limit_when_digits_outgrow_their_characters(tts):
+    text = "It was 1987 and 1999 and 2024 and 1066 and 1492 then."  # ~50 characters of words → 143 phonemes
+    chunks = tts.split_text(text, max_phonemes=40)
+    assert all(len(c) <= 40 for c in chunks) and len(chunks) >= 4
+    words = [w for c in chunks for w in tts.vocab.decode(c).split()]
+    assert words == tts.vocab.decode(tts._phoneme_ids([text])[0]).split()  # no word lost, doubled or re-read
+    with pytest.raises(InputError, match=r"word '123456789123' alone reads as \d+ phonemes.*max_chunk_phonemes=20"):
+        tts.split_text("Count 123456789123 now.", max_phonemes=20)
+
+
+def test_in_memory_prompts_are_mixed_to_mono_in_either_channel_layout(tts, prompt):
+    wav, sr = sf.read(prompt, dtype="float32")
+    mono = tts.prepare("Hello.", (wav, sr), "A prompt.").prompt_frames
+    for stereo in (np.stack([wav, wav], 1), np.stack([wav, wav], 0), torch.from_numpy(np.stack([wav, wav], 0))):
+        assert torch.equal(tts.prepare("Hello.", (stereo, sr), "A prompt.").prompt_frames, mono)
+    with pytest.raises(InputError, match=r"prompt audio has shape \(1, 2, \d+\)"):
+        tts.prepare("Hello.", (np.stack([wav, wav], 0)[None], sr), "A prompt.")
+    with pytest.raises(InputError, match="NaN/Inf"):
+        tts.prepare("Hello.", (np.full(sr, np.nan, dtype=np.float32), sr), "A prompt.")
+
+
 def test_texts_without_a_final_mark_are_read_as_ended_sentences(tts, prompt):
     period = tts.vocab.encode(".")
     prep = tts.prepare("Hello world", prompt, "A prompt")
