@@ -260,3 +260,18 @@ def test_decode_config_checks_the_cfg_interval(lo, hi):
 def test_decode_config_checks_the_guidance_shape(name, value):
     with pytest.raises(ValueError, match=rf"{name} must be in \[0, 1\]"):
         DecodeConfig(**{name: value})
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("solver", "euler", "unknown solver 'euler'; choose one of dpm\\+\\+2m, ddim, ddpm"),
+    ("max_seconds_per_phoneme", 0.03, "max_seconds_per_phoneme must be > min_seconds_per_phoneme \\(0.04\\)"),
+    ("max_chunk_phonemes", 0, "max_chunk_phonemes must be >= 1"),
+    ("stream_chunk_frames", 0, "stream_chunk_frames must be >= 1"),
+    ("stream_lookahead_frames", -1, "stream_lookahead_frames must be >= 0"),
+    ("crossfade_seconds", -0.01, "crossfade_seconds must be >= 0"),
+    ("min_prompt_seconds", -1.0, "min_prompt_seconds must be >= 0"),
+])
+def test_decode_config_rejects_values_that_would_fail_later(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        DecodeConfig(**{field: value})
+    DecodeConfig(**{field: DecodeConfig.__dataclass_fields__[field].default})  # the default passes

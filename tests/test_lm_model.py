@@ -132,6 +132,17 @@ def test_loss_decreases_on_a_tiny_batch():
     assert last < 0.7 * first, (first, last)
 
 
+def test_training_works_after_a_forward_under_inference_mode():
+    """The RoPE tables first built during generation (inference_mode) must not be inference tensors."""
+    torch.manual_seed(0)
+    lm = LatentLM(tiny_lm_config(cfg_dropout=0.0)).train()
+    ph, pl, fr, fl, prompt = _batch()
+    with torch.inference_mode():
+        lm.loss(ph, pl, fr, fl, prompt)
+    lm.loss(ph, pl, fr, fl, prompt)["loss"].backward()
+    assert lm.frame_proj.weight.grad is not None and lm.frame_proj.weight.grad.abs().sum() > 0
+
+
 def test_cfg_dropout_replaces_every_phoneme_with_null_text():
     lm = tiny_lm()
     ph = torch.randint(2, 80, (2, 5))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["DecodeConfig"]
+__all__ = ["DecodeConfig", "SOLVERS"]
+
+SOLVERS = ("dpm++2m", "ddim", "ddpm")
 
 
 @dataclass
@@ -77,3 +79,12 @@ class DecodeConfig:
             raise ValueError(f"prompt_max_pace must be >= 0 (0 = off), got {self.prompt_max_pace}")
         if self.max_seconds <= 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r}; choose one of {', '.join(SOLVERS)}")
+        if self.max_seconds_per_phoneme <= self.min_seconds_per_phoneme:
+            raise ValueError(f"max_seconds_per_phoneme must be > min_seconds_per_phoneme "
+                             f"({self.min_seconds_per_phoneme:g}), got {self.max_seconds_per_phoneme}")
+        for name, low in (("max_chunk_phonemes", 1), ("stream_chunk_frames", 1), ("stream_lookahead_frames", 0),
+                          ("crossfade_seconds", 0), ("min_prompt_seconds", 0)):
+            if getattr(self, name) < low:
+                raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")

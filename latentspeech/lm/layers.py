@@ -43,10 +43,12 @@ class RotaryEmbedding(nn.Module):
     def _tables(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
         if self._cos is None or self._cos.shape[0] < n or self._cos.device != device:
             size = max(n, 2 * (self._cos.shape[0] if self._cos is not None else 512))
-            t = torch.arange(size, device=device, dtype=torch.float32)
-            freqs = torch.outer(t, self.inv_freq.to(device))  # [S, K/2]
-            emb = torch.cat([freqs, freqs], dim=-1)  # [S, K]
-            self._cos, self._sin = emb.cos(), emb.sin()
+            # plain tensors even when first built under inference_mode, so that training after generation works
+            with torch.inference_mode(False), torch.no_grad():
+                t = torch.arange(size, device=device, dtype=torch.float32)
+                freqs = torch.outer(t, self.inv_freq.to(device))  # [S, K/2]
+                emb = torch.cat([freqs, freqs], dim=-1)  # [S, K]
+                self._cos, self._sin = emb.cos(), emb.sin()
         return self._cos, self._sin
 
     def forward(self, q: Tensor, k: Tensor, positions: int | Tensor) -> tuple[Tensor, Tensor]:

@@ -19,12 +19,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from latentspeech.lm.decoding import SOLVERS
 from latentspeech.lm.schedule import CosineSchedule, Prediction
 
 __all__ = ["Denoiser", "DPMSolverPP", "DDIM", "CFGDenoiser", "make_sampler", "randn_rows", "SOLVERS"]
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
-SOLVERS = ("dpm++2m", "ddim", "ddpm")
 Generators = torch.Generator | list[torch.Generator | None] | None  # one for all rows, or one per row
 
 

@@ -233,22 +233,21 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     opt = torch.optim.AdamW(_param_groups(lm, oc.weight_decay), lr=oc.lr, betas=oc.betas,
                             fused=dev.type == "cuda")
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_schedule(oc.warmup_steps, tc.max_steps, oc.min_lr_ratio))
-    ema = [p.detach().clone().float() for p in lm.parameters()] if tc.ema_decay > 0 else None
-
     step, epoch = 0, 0
     if state is not None:
         lm.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        if ema is not None and "ema" in state:
-            ema_sd = state["ema"]
-            ema = [ema_sd[n].float().to(dev) for n, _ in lm.named_parameters()]
         step, epoch = int(state["step"]), int(state.get("epoch", 0))
         if dist_info.distributed:  # the file holds rank 0's generators: give every rank its own stream again
             seed_everything(tc.seed + dist_info.rank + 100_003 * step)
         elif "rng" in state:
             set_rng_state(state["rng"])
         log.info("resumed from step %d", step)
+    # the EMA starts from the weights training continues from (a checkpoint saved without one included)
+    ema = [p.detach().clone().float() for p in lm.parameters()] if tc.ema_decay > 0 else None
+    if ema is not None and state is not None and "ema" in state:
+        ema = [state["ema"][n].float().to(dev) for n, _ in lm.named_parameters()]
 
     max_frames = int(config.data.max_batch_seconds * dataset.frame_rate)
     sampler = DynamicBatchSampler(dataset.lengths, max_frames, shuffle=True, seed=tc.seed,
