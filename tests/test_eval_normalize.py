@@ -20,6 +20,8 @@ from latentspeech.eval.normalize import normalize_english
     ("the 1st, 2nd, 3rd, 21st and 100th", "the first second third twenty first and one hundredth"),
     ("$3.50 and $1 and £20", "three dollars fifty cents and one dollar and twenty pounds"),
     ("$5 million", "five million dollars"),
+    ("It costs $.50", "it costs fifty cents"),
+    ("At 3:00pm or 12:30pm", "at three pm or twelve thirty pm"),
     ("50% of 3.14", "fifty percent of three point one four"),
     ("at 3:05 or 10:30", "at three oh five or ten thirty"),
     ("No. 7 said no.", "number seven said no"),

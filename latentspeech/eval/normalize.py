@@ -56,7 +56,7 @@ def _digits(s: str) -> str:
 
 def _money(m: re.Match) -> str:
     unit, units, sub, subs = _CURRENCY[m.group(1)]
-    whole = int(m.group(2).replace(",", "") or 0)
+    whole = int((m.group(2) or "0").replace(",", ""))
     frac = m.group(3)
     scale = m.group(4)
     if scale:  # "$3.5 million" → "three point five million dollars"
@@ -82,7 +82,7 @@ def _numbers(text: str) -> str:
     text = re.sub(r"([$£€])\s?(\d[\d,]*)?(?:\.(\d+))?(?:\s?(million|billion|thousand|trillion)\b)?",
                   lambda m: _money(m) if (m.group(2) or m.group(3)) else m.group(0), text, flags=re.I)
     text = re.sub(r"(\d+(?:\.\d+)?)\s?%", r"\1 percent", text)
-    text = re.sub(r"\b(\d{1,2}):(\d{2})\b", _time, text)
+    text = re.sub(r"\b(\d{1,2}):(\d{2})(?!\d)", _time, text)  # also "3:00pm"
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), text, flags=re.I)
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 → 1000
     text = re.sub(r"(?<![\w.])-(?=\d)", " minus ", text)
