@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +258,23 @@ def test_cli_validate_data_lists_problems_and_exits_1(data_dir, capsys):
 def test_cli_prepare_rejects_unknown_corpus_option(tmp_path, capsys):
     assert main(["prepare", "synth", str(tmp_path / "c"), str(tmp_path / "d"), "--opt", "bogus=1"]) == 1
     assert "prepare_synth has no option 'bogus'" in capsys.readouterr().err
+
+
+def test_relative_audio_paths_resolve_against_the_data_dir_or_the_working_dir(data_dir, tmp_path, monkeypatch):
+    """Kaldi recipes write paths relative to the recipe dir; hand-made dirs often relative to themselves."""
+    scp = read_kaldi_file(data_dir / "wav.scp")
+    (data_dir / "audio").mkdir()
+    for utt, path in list(scp.items())[:3]:  # relative to the data dir
+        Path(path).rename(data_dir / "audio" / Path(path).name)
+        scp[utt] = f"audio/{Path(path).name}"
+    for utt, path in list(scp.items())[3:]:  # relative to the working dir
+        scp[utt] = str(Path(path).relative_to(tmp_path))
+    write_kaldi_file(data_dir / "wav.scp", scp)
+    (data_dir / "utt2dur").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert validate_data_dir(data_dir) == []
+    script = Path(__file__).resolve().parents[1] / "recipes" / "tts1" / "utils" / "validate_data.py"
+    subprocess.run([sys.executable, str(script), str(data_dir)], check=True, capture_output=True)
+    assert set(read_kaldi_file(data_dir / "utt2dur").values()) == {"0.200"}
+    monkeypatch.chdir(data_dir.parent.parent)  # neither: reported, not crashed
+    assert "audio files do not exist" in validate_data_dir(data_dir)[0]

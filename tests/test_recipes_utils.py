@@ -138,6 +138,12 @@ def test_slurm_py_submits_an_array_and_checks_every_log(tmp_path):
     assert "--wait" in (tmp_path / "sbatch.args").read_text()
     r = run(cmd[:-3] + ["exit JOB"], tmp_path, env)
     assert r.returncode == 1 and "2 / 2 failed" in r.stderr
+    # a rejected submission fails even though the logs of an earlier run said "# Ended (code 0)"
+    assert run(cmd, tmp_path, env).returncode == 0
+    (tmp_path / "bin/sbatch").write_text("#!/usr/bin/env bash\necho 'sbatch: error: invalid partition' >&2; exit 1\n")
+    r = run(cmd, tmp_path, env)
+    assert r.returncode == 1 and "sbatch failed (code 1) and no job started: sbatch: error: invalid partition" in r.stderr
+    assert not (tmp_path / "log/t.1.log").exists()
 
 
 # --- split_meta.py, make_results.py ---------------------------------------------

@@ -307,7 +307,7 @@ def _validate_audio_paths(wav_scp: Mapping[str, str], base: Path, problems: list
             pipes.append(key)
             continue
         p = Path(value)
-        if not (p if p.is_absolute() else base / p).is_file():
+        if not ((base / p).is_file() or p.is_file()):  # relative: to the data dir or the working dir (kaldi)
             missing.append(f"'{key}' → '{value}'")
     if pipes:
         problems.append(f"wav.scp: {len(pipes)} entries are pipe commands, LatentSpeech reads audio files only: "

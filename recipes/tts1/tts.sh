@@ -70,7 +70,7 @@ inference_batch_size=1  # utterances per LM batch in synthesis (16: ~2.3x the th
 eval_modes="cross continuation"  # eval lists: cross-sentence and/or continuation prompts
 prompt_seconds=3      # continuation prompt length (seconds)
 eval_list_args=""     # extra make-eval-list arguments, e.g. "--min-seconds 4 --max-seconds 10 --max-utts 500"
-eval_args=""          # extra `latentspeech eval` arguments (e.g. "--backend whisper")
+eval_args=""          # extra `latentspeech eval` arguments (e.g. "--asr-backend whisper")
 
 help_message=$(cat <<EOF
 Usage: $0 [options]   (run from egs/<corpus>/tts1; options map to the variables below)

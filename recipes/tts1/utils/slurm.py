@@ -93,10 +93,17 @@ def main(argv: list[str]) -> int:
     script = qdir / f"{name}.sh"
     script.write_text("\n".join(header + body) + "\n")
     extra = shlex.split(os.environ.get("LATENTSPEECH_SBATCH_OPTS", ""))
+    for log, _ in jobs.values():  # a stale log's "# Ended (code 0)" must not pass for this run's
+        Path(log).unlink(missing_ok=True)
     try:
-        subprocess.run(["sbatch", "--wait", *extra, str(script)], check=False, stdout=subprocess.DEVNULL)
+        r = subprocess.run(["sbatch", "--wait", *extra, str(script)], check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
     except FileNotFoundError:
         print("slurm.py: error: sbatch not found; use utils/run.py in cmd.sh on machines without Slurm", file=sys.stderr)
+        return 1
+    if r.returncode != 0 and not any(Path(log).exists() for log, _ in jobs.values()):
+        why = r.stderr.strip().splitlines()[-1:] or ["no message"]
+        print(f"slurm.py: error: sbatch failed (code {r.returncode}) and no job started: {why[0]}", file=sys.stderr)
         return 1
     failed = []
     for j, (log, _) in jobs.items():

@@ -18,6 +18,7 @@ def durations(data_dir: Path) -> dict[str, str]:
     """utt → duration in seconds ('%.3f'), from segments when present, else from each file's header."""
     import soundfile as sf
 
+    from latentspeech.data.dump import read_wav_list
     from latentspeech.data.kaldi import read_kaldi_file
 
     segments_path = data_dir / "segments"
@@ -28,7 +29,7 @@ def durations(data_dir: Path) -> dict[str, str]:
             out[utt] = f"{float(end) - float(start):.3f}"
         return out
     out = {}
-    for utt, path in read_kaldi_file(data_dir / "wav.scp").items():
+    for utt, path in read_wav_list(data_dir):  # relative paths resolve as the trainers resolve them
         if path.rstrip().endswith("|"):
             raise ValueError(f"{data_dir}/wav.scp: '{utt}' is a pipe command; LatentSpeech reads audio files only")
         try:
