@@ -302,13 +302,13 @@ class TTS:
                              "its transcript, or --transcribe-prompt (tts.transcribe_prompt) to cut this one at a word")
         return loudness_normalize(wav, self.sample_rate)
 
-    def _phoneme_ids(self, texts: list[str]) -> list[list[int]]:
+    def _phoneme_ids(self, texts: list[str], what: str = "text") -> list[list[int]]:
         from latentspeech.text.phonemize import PUNCTUATION
 
         out = []
         for text, phonemes in zip(texts, self.phonemizer(texts)):
             if not phonemes.strip(PUNCTUATION + " "):
-                raise InputError(f"text '{_one_line(text)}' has nothing to speak (only punctuation or symbols); "
+                raise InputError(f"{what} '{_one_line(text)}' has nothing to speak (only punctuation or symbols); "
                                  "give words")
             out.append(self.vocab.encode(phonemes))
         return out
@@ -362,7 +362,7 @@ class TTS:
         config = config or self.decode_config
         self.check_text(text, prompt_wav, prompt_text)
         wav = self.load_prompt(prompt_wav, config.min_prompt_seconds, config.max_prompt_seconds)
-        [prompt_ids] = self._phoneme_ids([prompt_text])
+        [prompt_ids] = self._phoneme_ids([prompt_text], what="prompt transcript")
         chunks = self.split_text(text, config.max_chunk_phonemes)
         if config.end_sentences:
             prompt_ids = self.vocab.end_sentence(prompt_ids)

@@ -148,6 +148,7 @@ def test_prompt_at_another_sample_rate_is_resampled(tts, tmp_path):
     ("?! ... --", "A prompt.", "nothing to speak"),
     ("Hello.", None, "--prompt-text"),
     ("Hello.", "  ", "--prompt-text"),
+    ("Hello.", "?! ...", r"^prompt transcript '\?! \.\.\.' has nothing to speak"),
 ])
 def test_bad_text_is_rejected_before_compute(tts, prompt, text, prompt_text, match):
     with pytest.raises(InputError, match=match) as e:

@@ -43,6 +43,10 @@ def test_cache_phonemizes_each_text_once(monkeypatch):
     first = p(["one two", "three", "one two"])
     assert p(["three", "one two"]) == [first[1], first[0]]
     assert calls == [["one two", "three"]]
+    calls.clear()
+    off, tiny = Phonemizer(cache_size=0), Phonemizer(cache_size=1)
+    assert off(["three", "one two", "three"]) == tiny(["three", "one two", "three"]) == [first[1], first[0], first[1]]
+    assert calls == [["three", "one two"]] * 2 and off._cache == {} and list(tiny._cache) == ["one two"]
 
 
 def test_single_string_is_rejected(phonemizer):

@@ -75,6 +75,12 @@ def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
     cfg.train.max_minutes = 0.0
     cfg.train.max_steps = 3
     assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 2  # steps 2 and 3
+    model_config = tmp_path / "exp" / "model" / "config.yaml"
+    assert "train_step: 3" in model_config.read_text()
+    model_config.unlink()  # as if the run had died while exporting: resuming with no steps left exports
+    assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 0
+    assert "train_step: 3" in model_config.read_text()
+    assert SigmaVAE.from_pretrained(str(tmp_path / "exp" / "model")).latent_dim == cfg.model.latent_dim
 
 
 @pytest.mark.slow

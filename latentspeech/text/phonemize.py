@@ -129,13 +129,16 @@ class Phonemizer:
         """Phoneme strings, one per text ("" for a text with nothing to say)."""
         if isinstance(texts, str):
             raise TypeError("Phonemizer takes a list of strings; wrap a single text as [text]")
-        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if todo:
-            for text, phonemes in zip(todo, self._phonemize(todo)):
-                self._remember(text, phonemes)
-        return [self._cache[t] if t in self._cache else self._phonemize([t])[0] for t in texts]
+        known = {t: self._cache[t] for t in texts if t in self._cache}  # before remembering evicts any
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        known.update(zip(todo, self._phonemize(todo)) if todo else ())
+        for text in todo:
+            self._remember(text, known[text])
+        return [known[t] for t in texts]
 
     def _remember(self, text: str, phonemes: str) -> None:
+        if self.cache_size <= 0:  # caching off
+            return
         if len(self._cache) >= self.cache_size:
             self._cache.pop(next(iter(self._cache)))
         self._cache[text] = phonemes

@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+import yaml
 from torch import Tensor
 
 from latentspeech.config import config_from_dict, config_to_dict, dump_config
@@ -187,6 +188,15 @@ def _unwrap(m: torch.nn.Module) -> torch.nn.Module:
     return m.module if hasattr(m, "module") else m
 
 
+def _exported_step(model_dir: Path) -> int | None:
+    """The training step a model dir was exported at (None: no model dir, or one without `train_step`)."""
+    try:
+        doc = yaml.safe_load((model_dir / "config.yaml").read_text())
+        return int(doc["train_step"])
+    except (OSError, TypeError, KeyError, ValueError, yaml.YAMLError):
+        return None
+
+
 @torch.no_grad()
 def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Per-dimension mean/std of μ over (a seeded sample of) utterances → ([D], [D])."""
@@ -215,14 +225,14 @@ def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed:
 
 
 def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, stats_utts: int,
-               keep_stats: bool = False) -> Path:
+               keep_stats: bool = False, step: int | None = None) -> Path:
     """Set `latent_mean`/`latent_std` from training audio (unless `keep_stats`: a frozen encoder keeps the ones
-    its latent dumps were normalised with) and write the release model dir."""
+    its latent dumps were normalised with) and write the release model dir (`train_step: step` when given)."""
     if not keep_stats:
         mean, std = compute_latent_stats(model, train_paths, stats_utts)
         model.latent_mean.copy_(mean)
         model.latent_std.copy_(std)
-    model.save_pretrained(str(out_dir))
+    model.save_pretrained(str(out_dir), extra=None if step is None else {"train_step": int(step)})
     log.info("wrote VAE model dir %s (latent std range %.3g..%.3g)", out_dir, model.latent_std.min(),
              model.latent_std.max())
     return Path(out_dir)
@@ -454,8 +464,10 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         if out_of_time:
             log.info("train.max_minutes=%g reached at step %d; saved (continue with --resume)", tc.max_minutes, step)
             break
-    if dist.is_main and start < last_step:
-        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder)
+    if dist.is_main and last_step > 0 and (start < last_step or _exported_step(exp / "model") != last_step):
+        # also when resumed with no steps left: the run that reached max_steps may have died while exporting
+        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder,
+                   step=last_step)
     logger.close()
     if dist.distributed:
         torch.distributed.barrier()
