@@ -25,6 +25,16 @@ def tiny_lm(seed: int = 0, **kw) -> LatentLM:
     return LatentLM(tiny_lm_config(**kw)).eval()
 
 
+def lively_head(lm: LatentLM, scale: float = 0.2) -> LatentLM:
+    """Move the diffusion head off its zero-output init, so that frames depend on the transformer's states
+    (equivalence tests on a zero head would only compare the noise)."""
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for p in lm.head.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g))
+    return lm
+
+
 def make_dump(root: Path, n_utts: int = 12, n_spk: int = 3, latent_dim: int = 8, frame_rate: float = 25.0,
               seed: int = 0) -> tuple[Path, Path, Path]:
     """Write dump/phn/train (text, vocab.yaml), dump/latents/t/train (latents, scp, utt2num_frames, vae.yaml,
@@ -61,9 +71,10 @@ def make_dump(root: Path, n_utts: int = 12, n_spk: int = 3, latent_dim: int = 8,
     return phn_dir, lat_dir, data_dir
 
 
-def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, ctc: bool = False, **decode) -> Path:
+def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, ctc: bool = False, lively: bool = False,
+                 **decode) -> Path:
     """A tiny randomly initialised "tts" model dir: vae_tiny-sized SigmaVAE (16 kHz, 25 Hz x 8) + tiny LM
-    (with a CTC head if `ctc`)."""
+    (with a CTC head if `ctc`; with its diffusion head off the zero init if `lively`)."""
     from latentspeech.api import TTS
     from latentspeech.lm.decoding import DecodeConfig
     from latentspeech.text.vocab import PhonemeVocab
@@ -75,6 +86,8 @@ def make_tts_dir(out: Path, seed: int = 0, stop_bias: float | None = None, ctc: 
                              dec_frame_dim=32, dec_frame_layers=1, dec_n_fft=320))
     vocab = PhonemeVocab.default()
     lm = LatentLM(tiny_lm_config(latent_dim=8, vocab_size=len(vocab), ctc_weight=0.2 if ctc else 0.0))
+    if lively:
+        lively_head(lm)
     if stop_bias is not None:
         with torch.no_grad():
             lm.stop_head.weight.zero_()

@@ -18,7 +18,7 @@ from latentspeech.errors import CheckpointError, InputError
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    return make_tts_dir(tmp_path_factory.mktemp("tts") / "tiny", stop_bias=-10.0)
+    return make_tts_dir(tmp_path_factory.mktemp("tts") / "tiny", stop_bias=-10.0, lively=True)
 
 
 @pytest.fixture(scope="module")

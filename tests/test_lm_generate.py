@@ -7,7 +7,7 @@ import logging
 import pytest
 import torch
 
-from helpers_lm import tiny_lm
+from helpers_lm import lively_head, tiny_lm
 from latentspeech.lm.decoding import DecodeConfig
 from latentspeech.lm.generate import Generator, choose_candidate
 
@@ -53,9 +53,10 @@ def test_length_guard_scales_with_phoneme_count():
 
 
 def test_same_seed_same_frames_other_seed_other_frames():
-    lm = _set_stop(tiny_lm(), -10.0)
+    lm = _set_stop(lively_head(tiny_lm()), -10.0)
     gen = Generator(lm, DecodeConfig(steps=3, max_seconds=0.2), frame_rate=25.0)
-    a, b, c = (gen.generate(*_inputs(), seed=s).frames for s in (1, 1, 2))
+    inputs = _inputs()
+    a, b, c = (gen.generate(*inputs, seed=s).frames for s in (1, 1, 2))
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
 
@@ -92,16 +93,20 @@ def test_cfg_scale_one_runs_the_unguided_path():
 
 
 def test_stream_yields_the_same_frames_as_generate():
-    lm = _set_stop(tiny_lm(), -10.0)
+    lm = _set_stop(lively_head(tiny_lm()), -10.0)
     gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.2), 25.0)
-    streamed = torch.stack(list(gen.stream(*_inputs(), seed=3)))
-    torch.testing.assert_close(streamed, gen.generate(*_inputs(), seed=3).frames)
+    inputs = _inputs()
+    streamed = torch.stack(list(gen.stream(*inputs, seed=3)))
+    torch.testing.assert_close(streamed, gen.generate(*inputs, seed=3).frames)
+    assert not torch.allclose(streamed, gen.generate(*_inputs(), seed=3).frames)  # the frames follow the inputs
 
 
 def test_temperature_zero_is_deterministic_without_a_seed():
-    lm = _set_stop(tiny_lm(), -10.0)
+    lm = _set_stop(lively_head(tiny_lm()), -10.0)
     gen = Generator(lm, DecodeConfig(steps=2, max_seconds=0.2, temperature=0.0), 25.0)
-    assert torch.equal(gen.generate(*_inputs()).frames, gen.generate(*_inputs()).frames)
+    inputs = _inputs()
+    a, b = gen.generate(*inputs).frames, gen.generate(*inputs).frames
+    assert torch.equal(a, b) and a.abs().mean() > 0.05  # not the zero frames of an untrained head
 
 
 def test_timings_are_reported():
@@ -225,7 +230,7 @@ def _requests():
     ({}, {"cfg_scale": 1.0, "temperature": 1.0}, 10.0),
 ])
 def test_generate_batch_gives_each_utterance_what_generate_gives_it_alone(lm_kw, cfg, stop_bias):
-    gen = Generator(_set_stop(tiny_lm(**lm_kw), stop_bias),
+    gen = Generator(_set_stop(lively_head(tiny_lm(**lm_kw)), stop_bias),
                     DecodeConfig(steps=3, min_seconds_per_phoneme=0.02, max_seconds=10.0, **cfg), frame_rate=25.0)
     requests, seeds = _requests(), [0, 1, 2, 3]
     together = gen.generate_batch(requests, seeds=seeds)
@@ -233,7 +238,7 @@ def test_generate_batch_gives_each_utterance_what_generate_gives_it_alone(lm_kw,
     for (phonemes, prompt, n_text), out, seed in zip(requests, together, seeds):
         alone = gen.generate(phonemes, prompt, n_text, seed=seed)
         assert out.frames.shape == alone.frames.shape and out.stopped == alone.stopped == (stop_bias > 0)
-        torch.testing.assert_close(out.frames, alone.frames, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out.frames, alone.frames, atol=5e-4, rtol=1e-3)  # float noise over 70 frames
         assert out.timings["frames"] == alone.frames.shape[0] and out.timings["batch_size"] == 4
         lengths.add(alone.frames.shape[0])
     assert len(lengths) == 4  # the rows really end at different frames
