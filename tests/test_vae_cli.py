@@ -36,6 +36,8 @@ def test_encode_then_decode_writes_latents_and_a_wav_of_the_frame_length(tmp_pat
     assert info.samplerate == 16_000 and info.frames == 25 * 640
     assert main(["resynth", str(in_wav), "-o", str(tmp_path / "re.wav"), "--vae", str(vae_dir)]) == 0
     assert sf.info(tmp_path / "re.wav").frames == 16_000
+    assert main(["encode", str(in_wav), "-o", str(tmp_path / "z"), "--vae", str(vae_dir)]) == 0  # the name as given
+    assert np.array_equal(np.load(tmp_path / "z"), z) and not (tmp_path / "z.npy").exists()
 
 
 def test_existing_output_needs_force(tmp_path, vae_dir, in_wav, capsys):

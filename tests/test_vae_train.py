@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from latentspeech.errors import ConfigError
 from latentspeech.training import Checkpointer
 from latentspeech.vae.losses import MultiResolutionMelLoss, MultiResolutionSTFTLoss
 from latentspeech.vae.model import SigmaVAE
@@ -75,6 +76,8 @@ def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
     cfg.train.max_minutes = 0.0
     cfg.train.max_steps = 3
     assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 2  # steps 2 and 3
+    with pytest.raises(ConfigError, match="already has checkpoints; pass --resume"):
+        train_vae(cfg, str(data), str(tmp_path / "exp"))  # a fresh run would prune this run's checkpoints
     model_config = tmp_path / "exp" / "model" / "config.yaml"
     assert "train_step: 3" in model_config.read_text()
     model_config.unlink()  # as if the run had died while exporting: resuming with no steps left exports
@@ -213,3 +216,8 @@ def test_a_gan_batch_size_above_the_batch_size_uses_the_whole_batch(tmp_path):
     cfg = tiny_train_config(["train.max_steps=1", "loss.gan_start_step=0", "loss.gan_batch_size=8",
                              "data.batch_size=2", "train.valid_every=100"])
     assert all(np.isfinite(train_vae(cfg, str(data), str(tmp_path / "exp"))))
+
+
+def test_mel_resolutions_need_as_many_mel_sizes_as_fft_sizes():
+    with pytest.raises(ConfigError, match=r"loss.mel_n_ffts \[512, 1024\] and loss.mel_n_mels \[40\] need one"):
+        tiny_train_config(["loss.mel_n_ffts=[512,1024]", "loss.mel_n_mels=[40]"])

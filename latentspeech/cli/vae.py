@@ -97,7 +97,8 @@ def cmd_encode(args) -> int:
     with torch.inference_mode():
         mu = vae.encode(wav, normalize=not args.raw)[0].float().cpu().numpy()
     elapsed = time.perf_counter() - t0
-    np.save(out, mu)
+    with open(out, "wb") as f:  # the name as given (np.save on a path would append .npy)
+        np.save(f, mu)
     seconds = wav.shape[-1] / vae.sample_rate
     logging.getLogger(__name__).info("wrote %s (%d frames x %d dims at %.4g Hz, %.1fx real time)", out,
                                      mu.shape[0], mu.shape[1], vae.frame_rate, seconds / max(elapsed, 1e-9))

@@ -54,6 +54,11 @@ class LossConfig:
     stft_n_ffts: tuple[int, ...] = (256, 512, 1024, 2048)
     disc: DiscConfig = field(default_factory=DiscConfig)
 
+    def __post_init__(self) -> None:
+        if len(self.mel_n_ffts) != len(self.mel_n_mels) or not self.mel_n_ffts:
+            raise ValueError(f"loss.mel_n_ffts {list(self.mel_n_ffts)} and loss.mel_n_mels {list(self.mel_n_mels)} "
+                             "need one entry each per mel resolution")
+
 
 @dataclass
 class DataConfig:
@@ -322,6 +327,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     scaler = torch.amp.GradScaler(device.type, enabled=tc.precision == "fp16")
 
     ckpt = Checkpointer(exp, keep_last=tc.keep_last, keep_every=tc.keep_every)
+    if not resume and ckpt.latest_path() is not None:  # a fresh run would prune or be mistaken for that run's steps
+        raise ConfigError(f"{exp} already has checkpoints; pass --resume to continue or use a new --exp-dir")
     start = 0
     state = ckpt.load_latest() if resume else None
     if resume and state is None:
