@@ -38,9 +38,9 @@ def speechy_wav(seconds: float = 1.0, sr: int = 16_000, f0: float = 140.0, seed:
     return (0.5 * wav / np.abs(wav).max()).astype(np.float32)
 
 
-def make_model_dir(path: Path, seed: int = 0) -> Path:
+def make_model_dir(path: Path, seed: int = 0, **changes) -> Path:
     torch.manual_seed(seed)
-    model = SigmaVAE(tiny_model_config())
+    model = SigmaVAE(tiny_model_config(**changes))
     model.latent_mean.normal_()
     model.latent_std.uniform_(0.5, 2.0)
     model.save_pretrained(str(path))

@@ -81,6 +81,27 @@ def test_wrong_or_corrupt_checkpoint_gives_one_line_and_exit_1(tmp_path, vae_dir
     assert "unreadable" in _one_error_line(capsys, "resynth")
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_dumped_latents_equal_each_utterance_encoded_alone(tmp_path, causal):
+    """Batches zero-pad the shorter utterances: only a causal encoder may share a batch (its frames never see
+    the padding); a non-causal one encodes each utterance alone."""
+    from latentspeech.vae.model import SigmaVAE
+
+    vae_dir = make_model_dir(tmp_path / "vae", causal=causal)
+    data = make_data_dir(tmp_path / "data", n=4)
+    out = tmp_path / "dump"
+    assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(out)]) == 0
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    lengths = set()
+    for utt in ("utt0", "utt1", "utt2", "utt3"):
+        wav, _ = sf.read(data / "wav" / f"{utt}.wav", dtype="float32")
+        lengths.add(len(wav))
+        with torch.no_grad():
+            ref = vae.encode(torch.from_numpy(wav).view(1, 1, -1), normalize=True)[0].numpy()
+        np.testing.assert_array_equal(np.load(out / "latents" / f"{utt}.npy"), ref.astype(np.float16))
+    assert len(lengths) == 4  # the utterances really differ in length
+
+
 def test_dump_latents_in_shards_writes_normalised_float16_latents_and_index(tmp_path, vae_dir):
     from latentspeech.vae.model import SigmaVAE
 

@@ -105,9 +105,12 @@ def _encode_items(items: list[tuple[str, str]], vae_dir: str, out: str, max_batc
         wavs.append((utt, wav))
     wavs.sort(key=lambda x: len(x[1]))
     limit = max(1, int(max_batch_seconds * vae.sample_rate))
+    # a batch zero-pads its shorter utterances: harmless for a causal encoder, whose frames never see later
+    # samples; a non-causal one would change their last frames, so it encodes each utterance alone
+    shared = vae.config.causal
     batches, cur = [], []
     for item in wavs:  # sorted by length: padded batch size = count x longest
-        if cur and (len(cur) + 1) * len(item[1]) > limit:
+        if cur and (not shared or (len(cur) + 1) * len(item[1]) > limit):
             batches.append(cur)
             cur = []
         cur.append(item)
