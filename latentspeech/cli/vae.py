@@ -50,7 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="e.g. dump/latents/<tag>/train")
     p.add_argument("--shard", default=None, metavar="I/N", help="only shard I of N (1-based, kaldi JOB style)")
     p.add_argument("--nj", type=int, default=1, help="parallel processes (1 thread each)")
-    p.add_argument("--max-batch-seconds", type=float, default=60.0, help="audio per encoder batch (a causal encoder; a non-causal one encodes each utterance alone, as batch zero-padding would change its last frames)")
+    p.add_argument("--max-batch-seconds", type=float, default=60.0,
+                   help="audio per encoder batch (causal encoders; a non-causal one encodes each utterance alone: "
+                        "batch zero-padding would change its last frames)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="re-encode utterances already dumped")
     p.set_defaults(func=cmd_dump_latents)
