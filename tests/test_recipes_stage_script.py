@@ -162,6 +162,22 @@ def test_outdated_outputs_are_redone_when_their_inputs_change(recipe):
     assert all("--force" in c for c in redone[1:])
 
 
+def test_synthesis_and_scores_are_redone_for_a_newer_tts_model(recipe):
+    assert recipe().returncode == 0
+    model = next((recipe.dir / "exp").glob("lm_*/tts_model"))
+    n = len(calls(recipe.log))
+    assert recipe("--stage", "7").returncode == 0 and len(calls(recipe.log)) == n  # up to date: nothing runs
+    later = time.time() + 5
+    (model / "model.safetensors").write_text("retrained")
+    os.utime(model / "model.safetensors", (later, later))
+    r = recipe("--stage", "7")
+    assert r.returncode == 0, r.stderr
+    redone = calls(recipe.log)[n:]
+    tts_calls, evals = [c for c in redone if c[0] == "tts"], [c for c in redone if c[0] == "eval"]
+    assert tts_calls and all("--force" in c for c in tts_calls)  # every utterance is made again
+    assert len(evals) == len({c[c.index("--gen-dir") + 1] for c in evals}) > 0  # each list rescored once
+
+
 @pytest.mark.parametrize("command, stage, exp", [("train-vae", 4, "vae_*"), ("train-lm", 6, "lm_*")])
 def test_killed_training_resumes_from_its_checkpoint(recipe, command, stage, exp):
     r = recipe("--stop_stage", str(stage), STUB_KILL=command)

@@ -73,10 +73,36 @@ def _check_missing(entries: list[MetaEntry], gen_dir: Path, strict: bool) -> lis
     return missing
 
 
+def _reusable(entries: list[MetaEntry], gen_dir: Path, tsv_path: Path,
+              still_valid: Callable[[MetaEntry, dict], bool], desc: str) -> set[str]:
+    """Utterances whose row in `tsv_path` still holds: written after their generated wav and prompt last changed,
+    and `still_valid` (e.g. the same reference text); the others are scored again."""
+    if not tsv_path.exists():
+        return set()
+    written = tsv_path.stat().st_mtime_ns
+    rows = {r["utt"]: r for r in read_tsv(tsv_path)}
+
+    def unchanged(path: Path) -> bool:  # a missing prompt is the scorer's error to report, not a reason here
+        return not path.exists() or path.stat().st_mtime_ns <= written
+
+    reuse, stale = set(), 0
+    for e in (e for e in entries if e.utt in rows and gen_wav_path(gen_dir, e.utt).exists()):  # missing: not counted
+        if unchanged(gen_wav_path(gen_dir, e.utt)) and unchanged(Path(e.prompt_wav)) and still_valid(e, rows[e.utt]):
+            reuse.add(e.utt)
+        else:
+            stale += 1
+    if reuse or stale:
+        log.info("%s: resuming, %d utterances already in %s%s", desc, len(reuse), tsv_path,
+                 f"; {stale} rescored (audio newer than the row, or another reference)" if stale else "")
+    return reuse
+
+
 def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, columns: list[str],
          score_one: Callable[[MetaEntry, np.ndarray, int], dict], sample_rate: int, *, batch_size: int,
-         strict: bool, force: bool, desc: str, quiet: bool) -> ScoreResult:
-    """Shared loop: skip missing and already-scored utterances, score the rest, flush rows per batch."""
+         strict: bool, force: bool, desc: str, quiet: bool,
+         still_valid: Callable[[MetaEntry, dict], bool] = lambda e, row: True) -> ScoreResult:
+    """Shared loop: skip missing and already-scored utterances (rows still valid), score the rest, flush rows
+    per batch; the result holds this list's rows only, the newest per utterance."""
     from tqdm import tqdm
 
     from latentspeech.audio.io import load_audio
@@ -86,12 +112,10 @@ def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, co
     if force and tsv_path.exists():
         tsv_path.unlink()
     failed: dict[str, str] = {}
+    done = _reusable(entries, gen_dir, tsv_path, still_valid, desc)
     with TSVWriter(tsv_path, columns) as writer:
-        done = {r["utt"] for r in read_tsv(tsv_path)}
         skip = done | set(missing)
         todo = [e for e in entries if e.utt not in skip]
-        if done:
-            log.info("%s: resuming, %d utterances already in %s", desc, len(done & {e.utt for e in entries}), tsv_path)
         with tqdm(total=len(todo), desc=desc, unit="utt", disable=quiet or not sys.stderr.isatty()) as bar:
             for start in range(0, len(todo), batch_size):
                 rows = []
@@ -106,8 +130,9 @@ def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, co
                         log.warning("%s: skipping %s: %s", desc, e.utt, err)
                     bar.update(1)
                 writer.write(rows)
-    by_utt = {r["utt"]: r for r in read_tsv(tsv_path)}
-    return ScoreResult([by_utt[e.utt] for e in entries if e.utt in by_utt], missing, failed)
+    by_utt = {r["utt"]: r for r in read_tsv(tsv_path)}  # a rescored utterance's newest row wins
+    scored = done | {e.utt for e in todo if e.utt not in failed}
+    return ScoreResult([by_utt[e.utt] for e in entries if e.utt in scored and e.utt in by_utt], missing, failed)
 
 
 def score_wer(entries: list[MetaEntry], gen_dir: str | Path, asr: ASRBackend, tsv_path: str | Path, *,
@@ -117,8 +142,11 @@ def score_wer(entries: list[MetaEntry], gen_dir: str | Path, asr: ASRBackend, ts
         hyp = asr.transcribe(wav, sr)
         return {**wer_scores(e.text, hyp), "hyp": hyp}
 
+    def same_reference(e: MetaEntry, row: dict) -> bool:
+        return str(row.get("ref_norm", "")) == normalize_english(e.text)
+
     return _run(entries, gen_dir, tsv_path, WER_COLUMNS, score_one, 16_000, batch_size=batch_size,
-                strict=strict, force=force, desc="WER", quiet=quiet)
+                strict=strict, force=force, desc="WER", quiet=quiet, still_valid=same_reference)
 
 
 def score_sim(entries: list[MetaEntry], gen_dir: str | Path, embedder: SpeakerEmbedder, tsv_path: str | Path, *,

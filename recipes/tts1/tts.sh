@@ -351,7 +351,11 @@ if in_range 7; then
         for mode in ${eval_modes}; do
             meta=${datadir}/${dset}/meta_${mode}${list_suffix}.lst
             ddir=${decode_dir}/${dset}_${mode}${list_suffix}
-            if [ -f "${ddir}/.done" ]; then log "Stage 7: ${ddir} already done"; continue; fi
+            if up_to_date "${ddir}/.done" "${tts_model}/model.safetensors" "${meta}"; then
+                log "Stage 7: ${ddir} already done"; continue
+            fi
+            # a model or list newer than the finished synthesis: every utterance is made again
+            tts_force=""; [ ! -f "${ddir}/.done" ] || { tts_force="--force"; rm -f "${ddir}/.done"; }
             mkdir -p "${ddir}/log"
             if [ ! -s "${meta}" ]; then
                 # shellcheck disable=SC2086
@@ -365,7 +369,7 @@ if in_range 7; then
             run_jobs "synthesis ${dset} ${mode}" ${decode_cmd} JOB=1:"${n}" "${ddir}/log/tts.JOB.log" \
                 latentspeech tts --model "${tts_model}" --text-file "${ddir}/split/meta.JOB.lst" \
                 --out-dir "${ddir}/wav" --decode-config "${decode_config}" --device "${device}" \
-                --batch-size "${inference_batch_size}" ${decode_args}
+                --batch-size "${inference_batch_size}" ${tts_force} ${decode_args}
             touch "${ddir}/.done"
         done
     done
@@ -377,7 +381,10 @@ if in_range 8; then
         for mode in ${eval_modes}; do
             ddir=${decode_dir}/${dset}_${mode}${list_suffix}
             [ -f "${ddir}/meta.lst" ] || die "${ddir}/meta.lst is missing: run stage 7 first"
-            if [ -f "${ddir}/scores/.done" ]; then log "Stage 8: ${ddir}/scores already done"; continue; fi
+            # synthesis redone since: rescored (latentspeech eval rescores the utterances whose audio is newer)
+            if up_to_date "${ddir}/scores/.done" "${ddir}/.done"; then
+                log "Stage 8: ${ddir}/scores already done"; continue
+            fi
             # shellcheck disable=SC2086
             run_jobs "eval ${dset} ${mode}" ${decode_cmd} "${ddir}/log/eval.log" \
                 latentspeech eval --meta "${ddir}/meta.lst" --gen-dir "${ddir}/wav" --out-dir "${ddir}/scores" ${eval_args}
