@@ -102,6 +102,35 @@ def test_dumped_latents_equal_each_utterance_encoded_alone(tmp_path, causal):
     assert len(lengths) == 4  # the utterances really differ in length
 
 
+def test_dump_latents_reads_the_utterances_of_a_segments_file(tmp_path, vae_dir):
+    from latentspeech.vae.model import SigmaVAE
+
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "rec.wav", speechy_wav(2.0, seed=5), 16_000)
+    rec, _ = sf.read(data / "rec.wav", dtype="float32")  # as stored (16-bit)
+    (data / "wav.scp").write_text("rec rec.wav\n")  # relative to the data dir
+    (data / "segments").write_text("a rec 0.00 0.80\nb rec 0.80 1.96\n")
+    (data / "utt2spk").write_text("a s\nb s\n")
+    out = tmp_path / "dump"
+    assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(out)]) == 0
+    assert sorted(p.name for p in (out / "latents").glob("*.npy")) == ["a.npy", "b.npy"]
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    for utt, (start, end) in (("a", (0, 12_800)), ("b", (12_800, 31_360))):
+        with torch.no_grad():
+            ref = vae.encode(torch.from_numpy(rec[start:end]).view(1, 1, -1), normalize=True)[0].numpy()
+        np.testing.assert_array_equal(np.load(out / "latents" / f"{utt}.npy"), ref.astype(np.float16))
+    (data / "segments").write_text("a rec 0.00 0.80\nc tape 0.0 1.0\n")
+    assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(tmp_path / "d2")]) == 1
+
+
+def test_dump_latents_names_an_utterance_shorter_than_a_frame(tmp_path, vae_dir, capsys):
+    data = make_data_dir(tmp_path / "data", n=2)
+    sf.write(data / "wav" / "utt1.wav", np.zeros(300, dtype=np.float32), 16_000)
+    assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(tmp_path / "d")]) == 1
+    assert "utterance 'utt1'" in _one_error_line(capsys, "dump-latents") and not (tmp_path / "d/latents/utt0.npy").exists()
+
+
 def test_dump_latents_in_shards_writes_normalised_float16_latents_and_index(tmp_path, vae_dir):
     from latentspeech.vae.model import SigmaVAE
 

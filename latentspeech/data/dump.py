@@ -5,6 +5,8 @@ Layout of `<out>` (the LM reads it):
     utt2num_frames      utt → N               vae.yaml         the VAE model dir's config.yaml (incl. frame_rate)
     utt2spk             copied from the data dir when present
 Resumable: an utterance whose .npy exists is skipped (unless force); every .npy is written via temp + rename.
+Utterances are the data dir's (a `segments` file's spans of recordings, or one file each); each batch's audio is
+read when it is encoded, so a corpus never sits in memory at once.
 `shard=(i, n)` (1-based) encodes utterances i-1, i-1+n, ...; the index files are written by whichever run sees
 every utterance of the data dir dumped, so `--shard` jobs need no merge step.
 """
@@ -17,6 +19,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,7 +27,7 @@ from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["parse_shard", "dump_latents", "read_wav_list", "save_npy", "write_index"]
+__all__ = ["parse_shard", "dump_latents", "read_wav_list", "read_utterance_list", "save_npy", "write_index"]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -39,7 +42,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def read_wav_list(data_dir: str | Path) -> list[tuple[str, str]]:
-    """[(utt, path)] from `<data_dir>/wav.scp` (file order); relative paths resolve against the data dir."""
+    """[(recording, path)] from `<data_dir>/wav.scp` (file order; the utterances unless there is a `segments`
+    file: `read_utterance_list`); relative paths resolve against the data dir."""
     scp = Path(data_dir) / "wav.scp"
     if not scp.is_file():
         raise DataDirError(f"'{data_dir}' has no wav.scp; prepare the data dir first (latentspeech prepare ...)")
@@ -82,56 +86,114 @@ def write_index(out: Path, utts: list[str], vae_yaml: Path, utt2spk: Path) -> bo
     return True
 
 
-def _encode_items(items: list[tuple[str, str]], vae_dir: str, out: str, max_batch_seconds: float, device: str,
+class _Item(NamedTuple):
+    utt: str
+    path: str
+    span: tuple[float, float] | None  # (start, end) seconds in the recording (a segments file), or the whole file
+    seconds: float                    # duration, for batching before any audio is read
+
+
+def read_utterance_list(data_dir: str | Path) -> list[_Item]:
+    """Every utterance of a data dir with its audio: one file each, or a span of a recording (`segments`);
+    durations from utt2dur, segments or the file headers (the audio itself is read only when encoded)."""
+    from latentspeech.data.kaldi import read_kaldi_file
+
+    data_dir = Path(data_dir)
+    recordings = dict(read_wav_list(data_dir))
+    utt2dur = read_kaldi_file(data_dir / "utt2dur") if (data_dir / "utt2dur").is_file() else {}
+    if (data_dir / "segments").is_file():
+        items = []
+        for utt, rest in read_kaldi_file(data_dir / "segments").items():
+            rec, start, end = rest.split()
+            if rec not in recordings:
+                raise DataDirError(f"{data_dir}/segments: utterance '{utt}' is in recording '{rec}', which wav.scp "
+                                   "does not list")
+            items.append(_Item(utt, recordings[rec], (float(start), float(end)), float(end) - float(start)))
+        return items
+    return [_Item(utt, path, None, float(utt2dur[utt]) if utt in utt2dur else _header_seconds(path))
+            for utt, path in recordings.items()]
+
+
+def _header_seconds(path: str) -> float:
+    """A file's duration from its header (0 when soundfile cannot tell: such files are batched first)."""
+    import soundfile as sf
+
+    try:
+        return float(sf.info(path).duration)
+    except Exception:  # noqa: BLE001 — a missing or undecodable file is reported by load_audio when encoded
+        return 0.0
+
+
+def _load_item(item: _Item, sample_rate: int) -> np.ndarray:
+    """An utterance's audio, mono float32 at `sample_rate` (its span of the recording when it has one)."""
+    from latentspeech.audio.io import load_audio
+
+    if item.span is None:
+        return load_audio(item.path, sample_rate)[0]
+    import soundfile as sf
+
+    from latentspeech.audio.io import resample, to_mono
+
+    try:
+        sr = sf.info(item.path).samplerate
+        start, end = (int(round(t * sr)) for t in item.span)
+        data, sr = sf.read(item.path, start=start, stop=end, dtype="float32", always_2d=True)
+    except Exception as e:  # noqa: BLE001 — soundfile raises several types
+        raise InputError(f"cannot read segment {item.span[0]:g}-{item.span[1]:g} s of '{item.path}' for "
+                         f"utterance '{item.utt}' ({type(e).__name__}); use wav/flac recordings") from None
+    return resample(to_mono(np.ascontiguousarray(data.T)), sr, sample_rate)
+
+
+def _encode_items(items: list[_Item], vae_dir: str, out: str, max_batch_seconds: float, device: str,
                   num_threads: int | None = None, quiet: bool = False) -> int:
-    """Encode `items` [(utt, wav path)] in length-sorted batches; returns the number written."""
+    """Encode `items` in length-sorted batches, reading each batch's audio only when it is encoded (a corpus
+    never sits in memory at once); returns the number written."""
     import torch
     from tqdm import tqdm
 
-    from latentspeech.audio.io import load_audio
     from latentspeech.vae.model import SigmaVAE
 
     if num_threads:
         torch.set_num_threads(num_threads)
     vae = SigmaVAE.from_pretrained(vae_dir, device=device)
     lat_dir = Path(out) / "latents"
-    wavs = []
-    for utt, path in items:
-        wav, _ = load_audio(path, vae.sample_rate)
-        if len(wav) < vae.hop_length:
-            raise InputError(f"utterance '{utt}' ({path}) is {len(wav) / vae.sample_rate:.3f} s long; need at "
-                             f"least one latent frame ({vae.hop_length / vae.sample_rate:.3f} s); remove it from the "
-                             "data dir")
-        wavs.append((utt, wav))
-    wavs.sort(key=lambda x: len(x[1]))
-    limit = max(1, int(max_batch_seconds * vae.sample_rate))
+    min_seconds = vae.hop_length / vae.sample_rate
+    for item in items:
+        if 0 < item.seconds < min_seconds:
+            raise InputError(_too_short(item.utt, item.path, item.seconds, min_seconds))
     # a batch zero-pads its shorter utterances: harmless for a causal encoder, whose frames never see later
     # samples; a non-causal one would change their last frames, so it encodes each utterance alone
     shared = vae.config.causal
-    batches, cur = [], []
-    for item in wavs:  # sorted by length: padded batch size = count x longest
-        if cur and (not shared or (len(cur) + 1) * len(item[1]) > limit):
-            batches.append(cur)
-            cur = []
+    batches: list[list[_Item]] = [[]]
+    for item in sorted(items, key=lambda it: it.seconds):  # padded batch size ≈ count × longest
+        cur = batches[-1]
+        if cur and (not shared or (len(cur) + 1) * item.seconds > max_batch_seconds):
+            batches.append(cur := [])
         cur.append(item)
-    if cur:
-        batches.append(cur)
     done = 0
-    bar = tqdm(total=len(wavs), unit="utt", disable=quiet or not sys.stderr.isatty())
+    bar = tqdm(total=len(items), unit="utt", disable=quiet or not sys.stderr.isatty())
     with torch.inference_mode():
-        for batch in batches:
-            t_max = max(len(w) for _, w in batch)
-            x = torch.zeros(len(batch), 1, t_max)
-            for i, (_, w) in enumerate(batch):
+        for batch in (b for b in batches if b):
+            wavs = [_load_item(item, vae.sample_rate) for item in batch]
+            for item, w in zip(batch, wavs):
+                if len(w) < vae.hop_length:
+                    raise InputError(_too_short(item.utt, item.path, len(w) / vae.sample_rate, min_seconds))
+            x = torch.zeros(len(batch), 1, max(len(w) for w in wavs))
+            for i, w in enumerate(wavs):
                 x[i, 0, : len(w)] = torch.from_numpy(w)
             mu = vae.encode(x.to(device), normalize=True).float().cpu().numpy()
-            for i, (utt, w) in enumerate(batch):
+            for i, (item, w) in enumerate(zip(batch, wavs)):
                 n = -(-len(w) // vae.hop_length)
-                save_npy(lat_dir / f"{utt}.npy", mu[i, :n].astype(np.float16))
+                save_npy(lat_dir / f"{item.utt}.npy", mu[i, :n].astype(np.float16))
                 done += 1
             bar.update(len(batch))
     bar.close()
     return done
+
+
+def _too_short(utt: str, path: str, seconds: float, min_seconds: float) -> str:
+    return (f"utterance '{utt}' ({path}) is {seconds:.3f} s long; need at least one latent frame "
+            f"({min_seconds:.3f} s); remove it from the data dir")
 
 
 def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -143,11 +205,11 @@ def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_di
 
     data_dir, vae_dir, out = Path(data_dir), resolve_model(vae_dir), Path(out_dir)
     SigmaVAE.from_pretrained(str(vae_dir))  # fail fast on a wrong/corrupt model dir
-    items = read_wav_list(data_dir)
-    utts = [u for u, _ in items]
+    items = read_utterance_list(data_dir)
+    utts = [it.utt for it in items]
     mine = items if shard is None else items[shard[0] - 1:: shard[1]]
     (out / "latents").mkdir(parents=True, exist_ok=True)
-    todo = [(u, p) for u, p in mine if force or not (out / "latents" / f"{u}.npy").is_file()]
+    todo = [it for it in mine if force or not (out / "latents" / f"{it.utt}.npy").is_file()]
     log.info("dump-latents: %d utterances in %s, %d to encode (%d already dumped)", len(items), data_dir,
              len(todo), len(mine) - len(todo))
     t0 = time.perf_counter()
