@@ -552,8 +552,10 @@ class TTS:
 
         Each chunk is decoded with up to 8 earlier frames as left context and `stream_lookahead_frames` later
         frames as right context (held back until generated), so chunks join without clicks; a causal VAE
-        (`causal: true`, decoder included) is exact with lookahead 0. The chunks concatenate to the length of
-        `synthesize` with candidates=1; streaming always samples one candidate (best-of-N needs whole candidates).
+        (`causal: true`, decoder included) is exact with lookahead 0. For text of one chunk (≤ max_chunk_phonemes)
+        the pieces concatenate to the length of `synthesize` with candidates=1; longer text streams its chunks back
+        to back, without `synthesize`'s cross-fade (which is `crossfade_seconds` shorter per join). Streaming
+        always samples one candidate (best-of-N needs whole candidates).
         """
         config = self.decode_options(steps=steps, cfg_scale=cfg_scale, temperature=temperature, **options)
         config = dataclasses.replace(config, candidates=1)

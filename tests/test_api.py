@@ -216,6 +216,11 @@ def test_stream_matches_synthesize_length(tts, prompt):
     full = tts.synthesize("Hello world.", prompt, "A prompt.", seed=0, max_seconds=0.4).wav
     assert len(chunks) >= 3
     assert sum(len(c) for c in chunks) == len(full)
+    text = "The first sentence is here. A second one follows it!"  # two text chunks: streamed back to back
+    options = dict(seed=0, max_seconds=0.2, max_chunk_phonemes=40)
+    streamed = sum(len(c) for c in tts.stream(text, prompt, "A prompt.", **options))
+    joined = tts.synthesize(text, prompt, "A prompt.", **options)
+    assert joined.timings["chunks"] == 2 and streamed == len(joined.wav) + int(0.05 * 16_000)
 
 
 def test_synthesize_to_file_writes_a_wav(tts, prompt, tmp_path):
