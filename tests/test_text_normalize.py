@@ -40,6 +40,7 @@ def test_years(year, words):
     ("The 21st century, the 3rd time.", "The twenty-first century, the third time."),
     ("Growth of 7% in the 1990s.", "Growth of seven percent in the nineteen nineties."),
     ("Meet at 3:30 or 4:00.", "Meet at three thirty or four o'clock."),
+    ("At 3:00 o'clock, 3:00pm, 12:30 p.m. or 5am.", "At three o'clock, three PM, twelve thirty PM or five AM."),
     ("It was -5 outside.", "It was minus five outside."),
     ("Agent 007, room #12.", "Agent zero zero seven, room number twelve."),
 ])

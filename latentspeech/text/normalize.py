@@ -32,7 +32,7 @@ _TITLES = {"mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor", "g
 _ABBREVIATIONS = {"jr": "junior", "sr": "senior", "vs": "versus", "etc": "et cetera", "inc": "incorporated",
                   "ltd": "limited", "co": "company", "corp": "corporation", "dept": "department",
                   "approx": "approximately", "ave": "avenue", "blvd": "boulevard", "rd": "road", "vol": "volume",
-                  "fig": "figure", "e.g": "for example", "i.e": "that is", "a.m": "a m", "p.m": "p m"}
+                  "fig": "figure", "e.g": "for example", "i.e": "that is", "a.m": "AM", "p.m": "PM"}  # espeak: "AM" eɪɛm ("a m" read ɐ ɛm)
 
 
 def number_to_words(n: int) -> str:
@@ -105,10 +105,12 @@ def _decimal_words(whole: str, frac: str | None) -> str:
 
 
 def _time(m: re.Match) -> str:
+    """"3:30" → "three thirty"; "3:00" (and "3:00 o'clock") → "three o'clock", but "three" before am/pm."""
     hours, minutes = int(m.group(1)), int(m.group(2))
     if minutes == 0:
-        return f"{number_to_words(hours)} o'clock"
-    return f"{number_to_words(hours)} " + (f"oh {_ONES[minutes]}" if minutes < 10 else number_to_words(minutes))
+        return number_to_words(hours) + (" " if m.group(4) else " o'clock")
+    return (f"{number_to_words(hours)} " + (f"oh {_ONES[minutes]}" if minutes < 10 else number_to_words(minutes))
+            + (" " if m.group(4) else ""))
 
 
 def _integer(s: str) -> str:
@@ -122,6 +124,7 @@ def _integer(s: str) -> str:
 def _normalize_numbers(text: str) -> str:
     if not any(c.isdigit() for c in text):
         return text
+    text = re.sub(r"(?<=\d)\s*([ap])m\b", lambda m: f" {m.group(1).upper()}M", text, flags=re.I)  # 3pm → 3 PM
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000,000 → 1000000
     text = re.sub(r"#\s?(?=\d)", "number ", text)
     text = re.sub(r"\b[Nn]o\.\s?(?=\d)", "number ", text)
@@ -131,7 +134,7 @@ def _normalize_numbers(text: str) -> str:
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), text, flags=re.I)
     text = re.sub(r"'(\d\d)s\b", lambda m: _plural(number_to_words(int(m.group(1)))), text)  # '90s
     text = re.sub(r"\b(\d+)s\b", lambda m: _plural(_integer(m.group(1))), text)  # 1990s
-    text = re.sub(r"\b(\d{1,2}):(\d\d)\b", _time, text)
+    text = re.sub(r"\b(\d{1,2}):(\d\d)(?!\d)(\s*o'clock\b)?(?=( [AP]M\b)?)", _time, text)
     text = re.sub(r"(?<=\d)\s?–\s?(?=\d)", " to ", text)  # en dash range: 1990–1995
     text = re.sub(r"(?<![\w.])-(?=\d)", "minus ", text)
     text = re.sub(r"\b(\d+)\.(\d+)\b", lambda m: _decimal_words(m.group(1), m.group(2)), text)
