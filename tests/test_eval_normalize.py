@@ -18,7 +18,7 @@ from latentspeech.eval.normalize import normalize_english
     ("25 apples and 1,000 pears", "twenty five apples and one thousand pears"),
     ("In 1990, 2005 and 2023.", "in nineteen ninety two thousand five and twenty twenty three"),
     ("the 1st, 2nd, 3rd, 21st and 100th", "the first second third twenty first and one hundredth"),
-    ("$3.50 and $1 and £20", "three dollars fifty cents and one dollar and twenty pounds"),
+    ("$3.50 and $1 and £20", "three dollars and fifty cents and one dollar and twenty pounds"),  # as the TTS reads
     ("$5 million", "five million dollars"),
     ("It costs $.50", "it costs fifty cents"),
     ("At 3:00pm or 12:30pm", "at three pm or twelve thirty pm"),
@@ -53,6 +53,13 @@ def test_bare_numbers_become_unhyphenated_words(n, words):
     ("It is 10 o'clock, isn't it?", "it is ten o'clock is not it"),
     ("The colour grey", "The color gray."),
     ("Dr. Who's in the 21st century", "doctor who is in the twenty first century"),
+    # the TTS front end's reading (what the TTS says) is the reference's
+    ("He lives on Baker St. near the park.", "He lives on Baker Street near the park."),
+    ("Fruit, e.g. apples, i.e. food.", "Fruit, for example, apples, that is, food."),
+    ("Agent 007 and Acme Inc. arrived.", "Agent zero zero seven and Acme Incorporated arrived."),
+    ("Meet me at 3:00.", "Meet me at 3 o'clock."),
+    ("It costs $3.50.", "It costs three dollars and fifty cents."),
+    ("Come at 5pm.", "Come at 5 p.m."),
 ])
 def test_reference_and_asr_styles_agree(reference, hypothesis):
     assert normalize_english(reference) == normalize_english(hypothesis)

@@ -135,17 +135,21 @@ def test_resumed_rows_are_rescored_when_the_audio_or_the_reference_changed(gener
     tsv = tmp_path / "wer.tsv"
     score_wer(entries, gen, asr, tsv)
     assert asr.calls == 2
-    later = tsv.stat().st_mtime_ns + 10**9
-    os.utime(gen / "u2.wav", ns=(later, later))  # u2 synthesised again after it was scored
+    now = tsv.stat().st_mtime_ns
+    for path, ago in [(e.prompt_wav, 10) for e in entries] + [(gen / "u1.wav", 10), (tsv, 5), (gen / "u2.wav", 1)]:
+        os.utime(path, ns=(now - ago * 10**9,) * 2)  # u2 synthesised again after the rows were written
     entries[0] = MetaEntry("u1", "prompt", entries[0].prompt_wav, "one two four")  # u1's text edited in the list
     with caplog.at_level(logging.INFO):
         result = score_wer(entries, gen, asr, tsv)
-    assert asr.calls == 4 and "0 utterances already in" in caplog.text and "2 rescored" in caplog.text
+    # u1 is recomputed from its stored transcript (no ASR), u2 is transcribed again
+    assert asr.calls == 3 and "1 utterances already in" in caplog.text and "(1 recomputed" in caplog.text
+    assert "1 rescored" in caplog.text
     assert [r["ref_norm"] for r in result.rows] == ["one two four", "four five six"]
     assert result.values("wer") == pytest.approx([1 / 3, 1 / 3])
+    assert score_wer(entries, gen, asr, tsv).values("wer") == pytest.approx([1 / 3, 1 / 3]) and asr.calls == 3
     (gen / "u2.wav").unlink()  # gone now: its old row is not counted
     result = score_wer(entries, gen, asr, tsv)
-    assert asr.calls == 4 and [r["utt"] for r in result.rows] == ["u1"] and result.missing == ["u2", "u3"]
+    assert asr.calls == 3 and [r["utt"] for r in result.rows] == ["u1"] and result.missing == ["u2", "u3"]
 
 
 def test_sim_o_and_sim_r_with_a_stand_in_resynthesizer(generated, tmp_path):

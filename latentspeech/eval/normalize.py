@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from latentspeech.text.normalize import number_to_words, ordinal_to_words, year_to_words
+from latentspeech.text.normalize import normalize_text, number_to_words, ordinal_to_words, year_to_words
 
 __all__ = ["normalize_english"]
 
@@ -110,9 +110,14 @@ def _abbreviations(text: str) -> str:
 
 
 def normalize_english(text: str) -> str:
-    """Text for WER/CER: "Mr. Smith's 2nd car, won't it?" → "mister smiths second car will not it"."""
+    """Text for WER/CER: "Mr. Smith's 2nd car, won't it?" → "mister smiths second car will not it".
+
+    The TTS front end's reading (`latentspeech.text.normalize_text`) comes first, so that a reference is read as
+    the TTS was told to read it ("Baker St." → street, "007" → zero zero seven, "e.g." → for example, "3:00" →
+    three o'clock), and a transcript that writes those words as digits or abbreviations reads the same way."""
     text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
     text = re.sub(r"[\[(<{][^\])>}]*[\])>}]", " ", text)  # bracketed asides: [laughs], (inaudible)
+    text = normalize_text(text)
     text = re.sub(r"\b(?:[A-Za-z]\.){2,}", lambda m: m.group(0).replace(".", "") + " ", text)  # U.S.A. → USA
     text = _abbreviations(text)
     text = _numbers(text)

@@ -74,35 +74,39 @@ def _check_missing(entries: list[MetaEntry], gen_dir: Path, strict: bool) -> lis
 
 
 def _reusable(entries: list[MetaEntry], gen_dir: Path, tsv_path: Path,
-              still_valid: Callable[[MetaEntry, dict], bool], desc: str) -> set[str]:
-    """Utterances whose row in `tsv_path` still holds: written after their generated wav and prompt last changed,
-    and `still_valid` (e.g. the same reference text); the others are scored again."""
+              refresh: Callable[[MetaEntry, dict], dict | None], desc: str) -> tuple[set[str], list[dict]]:
+    """Utterances whose row in `tsv_path` still holds (written after their generated wav and prompt last changed),
+    and the rows `refresh` recomputed without the audio (e.g. WER from the stored transcript when the reference or
+    the normaliser changed); the others are scored again."""
     if not tsv_path.exists():
-        return set()
+        return set(), []
     written = tsv_path.stat().st_mtime_ns
     rows = {r["utt"]: r for r in read_tsv(tsv_path)}
 
     def unchanged(path: Path) -> bool:  # a missing prompt is the scorer's error to report, not a reason here
         return not path.exists() or path.stat().st_mtime_ns <= written
 
-    reuse, stale = set(), 0
+    reuse, refreshed, stale = set(), [], 0
     for e in (e for e in entries if e.utt in rows and gen_wav_path(gen_dir, e.utt).exists()):  # missing: not counted
-        if unchanged(gen_wav_path(gen_dir, e.utt)) and unchanged(Path(e.prompt_wav)) and still_valid(e, rows[e.utt]):
+        if unchanged(gen_wav_path(gen_dir, e.utt)) and unchanged(Path(e.prompt_wav)):
             reuse.add(e.utt)
+            if (row := refresh(e, rows[e.utt])) is not None:
+                refreshed.append(row)
         else:
             stale += 1
     if reuse or stale:
-        log.info("%s: resuming, %d utterances already in %s%s", desc, len(reuse), tsv_path,
-                 f"; {stale} rescored (audio newer than the row, or another reference)" if stale else "")
-    return reuse
+        log.info("%s: resuming, %d utterances already in %s%s%s", desc, len(reuse), tsv_path,
+                 f" ({len(refreshed)} recomputed for another reference or normaliser)" if refreshed else "",
+                 f"; {stale} rescored (audio newer than the row)" if stale else "")
+    return reuse, refreshed
 
 
 def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, columns: list[str],
          score_one: Callable[[MetaEntry, np.ndarray, int], dict], sample_rate: int, *, batch_size: int,
          strict: bool, force: bool, desc: str, quiet: bool,
-         still_valid: Callable[[MetaEntry, dict], bool] = lambda e, row: True) -> ScoreResult:
-    """Shared loop: skip missing and already-scored utterances (rows still valid), score the rest, flush rows
-    per batch; the result holds this list's rows only, the newest per utterance."""
+         refresh: Callable[[MetaEntry, dict], dict | None] = lambda e, row: None) -> ScoreResult:
+    """Shared loop: skip missing and already-scored utterances (rows still valid, or refreshed), score the rest,
+    flush rows per batch; the result holds this list's rows only, the newest per utterance."""
     from tqdm import tqdm
 
     from latentspeech.audio.io import load_audio
@@ -112,8 +116,9 @@ def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, co
     if force and tsv_path.exists():
         tsv_path.unlink()
     failed: dict[str, str] = {}
-    done = _reusable(entries, gen_dir, tsv_path, still_valid, desc)
+    done, refreshed = _reusable(entries, gen_dir, tsv_path, refresh, desc)
     with TSVWriter(tsv_path, columns) as writer:
+        writer.write(refreshed)
         skip = done | set(missing)
         todo = [e for e in entries if e.utt not in skip]
         with tqdm(total=len(todo), desc=desc, unit="utt", disable=quiet or not sys.stderr.isatty()) as bar:
@@ -142,11 +147,15 @@ def score_wer(entries: list[MetaEntry], gen_dir: str | Path, asr: ASRBackend, ts
         hyp = asr.transcribe(wav, sr)
         return {**wer_scores(e.text, hyp), "hyp": hyp}
 
-    def same_reference(e: MetaEntry, row: dict) -> bool:
-        return str(row.get("ref_norm", "")) == normalize_english(e.text)
+    def refresh(e: MetaEntry, row: dict) -> dict | None:
+        """The row again from its stored transcript if the reference or the normaliser changed since."""
+        if row.get("ref_norm") == normalize_english(e.text) and row.get("hyp_norm") == normalize_english(
+                row.get("hyp", "")):
+            return None
+        return {"utt": e.utt, **wer_scores(e.text, row.get("hyp", "")), "hyp": row.get("hyp", "")}
 
     return _run(entries, gen_dir, tsv_path, WER_COLUMNS, score_one, 16_000, batch_size=batch_size,
-                strict=strict, force=force, desc="WER", quiet=quiet, still_valid=same_reference)
+                strict=strict, force=force, desc="WER", quiet=quiet, refresh=refresh)
 
 
 def score_sim(entries: list[MetaEntry], gen_dir: str | Path, embedder: SpeakerEmbedder, tsv_path: str | Path, *,

@@ -91,7 +91,7 @@ def _currency(m: re.Match) -> str:
     whole, frac, scale = m.group(2), m.group(3), m.group(4)
     if scale:  # "$1.5 million" → "one point five million dollars"
         return f"{_decimal_words(whole, frac)} {scale.lower()} {many}"
-    units, cents = int(whole), int((frac or "0")[:2].ljust(2, "0"))
+    units, cents = int(whole or 0), int((frac or "0")[:2].ljust(2, "0"))
     parts = []
     if units or not cents:
         parts.append(f"{number_to_words(units)} {one if units == 1 else many}")
@@ -101,7 +101,7 @@ def _currency(m: re.Match) -> str:
 
 
 def _decimal_words(whole: str, frac: str | None) -> str:
-    return number_to_words(int(whole)) + (f" point {_digits(frac)}" if frac else "")
+    return number_to_words(int(whole or 0)) + (f" point {_digits(frac)}" if frac else "")
 
 
 def _time(m: re.Match) -> str:
@@ -128,8 +128,8 @@ def _normalize_numbers(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000,000 → 1000000
     text = re.sub(r"#\s?(?=\d)", "number ", text)
     text = re.sub(r"\b[Nn]o\.\s?(?=\d)", "number ", text)
-    text = re.sub(r"([$£€¥])\s?(\d+)(?:\.(\d+))?(?:\s(million|billion|trillion|thousand)\b)?", _currency, text,
-                  flags=re.IGNORECASE)
+    text = re.sub(r"([$£€¥])\s?(\d+|(?=\.\d))(?:\.(\d+))?(?:\s(million|billion|trillion|thousand)\b)?", _currency,
+                  text, flags=re.IGNORECASE)  # "$.50" too
     text = re.sub(r"(\d+)(?:\.(\d+))?\s?%", lambda m: _decimal_words(m.group(1), m.group(2)) + " percent", text)
     text = re.sub(r"\b(\d+)(st|nd|rd|th)\b", lambda m: ordinal_to_words(int(m.group(1))), text, flags=re.I)
     text = re.sub(r"'(\d\d)s\b", lambda m: _plural(number_to_words(int(m.group(1)))), text)  # '90s
