@@ -74,3 +74,13 @@ def test_train_vae_under_torchrun_keeps_ranks_identical(tmp_path):
     assert sorted(p.name for p in (exp / "checkpoints").glob("step_*.pt")) == ["step_00000003.pt"]
     assert (exp / "model" / "config.yaml").is_file()
     shutil.rmtree(tmp_path / "probe")
+    # resumed under torchrun (each rank reseeded for its own σ-noise stream): ranks stay identical
+    (tmp_path / "probe").mkdir()
+    r = run(cmd[:-8] + ["--set", "train.max_steps=5", "--set", "train.save_every=5", "--set",
+                        "loss.gan_start_step=1", "--set", "train.device=cpu", "--resume"], tmp_path, env, timeout=280)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    ranks = [torch.load(tmp_path / f"probe/rank{i}.pt", weights_only=True) for i in (0, 1)]
+    for m0, m1 in zip(ranks[0]["final"], ranks[1]["final"]):
+        for k in m0:
+            torch.testing.assert_close(m0[k], m1[k], rtol=0, atol=0, msg=f"'{k}' differs between ranks")
+    assert sorted(p.name for p in (exp / "checkpoints").glob("step_*.pt")) == ["step_00000003.pt", "step_00000005.pt"]

@@ -35,6 +35,7 @@ def test_pairing_sees_a_small_shift_that_separate_intervals_miss():
 def test_only_utterances_scored_by_both_count():
     d = paired_difference({"u1": 0.5, "u2": 0.1}, {"u2": 0.3, "u3": 0.9}, "wer")
     assert d.n == 1 and d.diff == pytest.approx(0.2)
+    assert d.ci_low == d.ci_high and d.verdict == "too few utterances to tell (n = 1 < 10)"  # not "B worse"
     with pytest.raises(InputError, match="both systems"):
         paired_difference({"u1": 0.5}, {"u2": 0.3}, "wer")
 

@@ -70,3 +70,12 @@ def test_abbreviations(text, expected):
 ])
 def test_punctuation_quotes_whitespace(text, expected):
     assert normalize_text(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("IT IS OK, LET US GO TO THE US.", "it IS OK, LET us GO TO THE US."),   # espeak spells IT and US: I.T., U.S.
+    ("The IT team met us in the US.", "The IT team met us in the US."),      # mixed case keeps its acronyms
+    ("IT WORKS", "IT WORKS"),                                               # too little to tell shouting
+])
+def test_text_in_capitals_reads_it_and_us_as_words(text, expected):
+    assert normalize_text(text) == expected

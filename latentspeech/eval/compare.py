@@ -20,6 +20,7 @@ __all__ = ["PairedDifference", "available_metrics", "paired_difference", "read_r
 
 METRIC_FILES = {"wer": "wer.tsv", "cer": "wer.tsv", "sim_o": "sim.tsv", "sim_r": "sim.tsv"}
 LOWER_IS_BETTER = {"wer": True, "cer": True, "sim_o": False, "sim_r": False}
+MIN_PAIRED = 10  # fewer paired utterances: a bootstrap interval says nothing (one pair gives a zero-width CI)
 
 
 @dataclass
@@ -36,7 +37,10 @@ class PairedDifference:
 
     @property
     def verdict(self) -> str:
-        """'B better', 'B worse' or 'no clear difference' (the CI holds 0)."""
+        """'B better', 'B worse', 'no clear difference' (the CI holds 0) or, under MIN_PAIRED utterances,
+        'too few utterances to tell'."""
+        if self.n < MIN_PAIRED:
+            return f"too few utterances to tell (n = {self.n} < {MIN_PAIRED})"
         if not self.ci_low > 0 and not self.ci_high < 0:
             return "no clear difference"
         b_higher = self.ci_low > 0

@@ -180,11 +180,20 @@ _CHAR_MAP = str.maketrans({
 })
 
 
+def _all_caps_words(text: str) -> str:
+    """Text typed in capitals: the two common words espeak-ng spells as letters read as words ("IT" → it, "US" →
+    us, but "THE US" stays the country); mixed-case text keeps its acronyms ("the IT department")."""
+    if any(c.islower() for c in text) or len(re.findall(r"\b[A-Z]{2,}\b", text)) < 3:
+        return text
+    return re.sub(r"(?<!THE )\bUS\b", "us", re.sub(r"\bIT\b", "it", text))
+
+
 def normalize_text(text: str) -> str:
     """Raw English text → speakable text: numbers and symbols as words, abbreviations expanded, quotes and
-    dashes unified, whitespace collapsed. Letters keep their case; returns "" for text with nothing in it."""
+    dashes unified, whitespace collapsed. Letters keep their case (but see `_all_caps_words`); returns "" for
+    text with nothing in it."""
     text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"\s+", " ", text)
+    text = _all_caps_words(re.sub(r"\s+", " ", text))
     text = text.translate({ord("—"): "–", ord("―"): "–"})
     text = _normalize_numbers(_expand_abbreviations(text.translate(_CHAR_MAP)))
     text = re.sub(r"\s*(–|--+|\s-\s)\s*", ", ", text)  # dashes between phrases read as a pause

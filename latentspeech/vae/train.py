@@ -346,8 +346,11 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         sched_g.load_state_dict(state["sched_g"])
         sched_d.load_state_dict(state["sched_d"])
         scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
         start = int(state["step"])
+        if dist.distributed:  # the file holds rank 0's generators: give every rank its own stream again
+            seed_everything(tc.seed + dist.rank + 100_003 * start)
+        else:
+            set_rng_state(state["rng"])
         log.info("resumed from step %d (%s)", start, ckpt.latest_path())
         if init_from is not None:
             log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
