@@ -124,6 +124,19 @@ def test_dump_latents_reads_the_utterances_of_a_segments_file(tmp_path, vae_dir)
     assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(tmp_path / "d2")]) == 1
 
 
+def test_a_dump_resumes_only_with_the_vae_that_began_it(tmp_path, vae_dir, capsys):
+    data = make_data_dir(tmp_path / "data", n=2)
+    out = tmp_path / "dump"
+    base = ["dump-latents", "--data", str(data), "--out", str(out)]
+    assert main(base + ["--vae", str(vae_dir), "--shard", "1/2"]) == 0
+    other = make_model_dir(tmp_path / "other", seed=1)
+    assert main(base + ["--vae", str(other), "--shard", "2/2"]) == 1  # would mix two latent spaces
+    assert "holds latents of another VAE" in _one_error_line(capsys, "dump-latents")
+    assert not (out / "latents" / "utt1.npy").exists()
+    assert main(base + ["--vae", str(other), "--force"]) == 0 and (out / "latents.scp").is_file()
+    assert main(base + ["--vae", str(other)]) == 0  # the same VAE resumes (nothing left to do)
+
+
 def test_dump_latents_names_an_utterance_shorter_than_a_frame(tmp_path, vae_dir, capsys):
     data = make_data_dir(tmp_path / "data", n=2)
     sf.write(data / "wav" / "utt1.wav", np.zeros(300, dtype=np.float32), 16_000)

@@ -4,6 +4,7 @@ Layout of `<out>` (the LM reads it):
     latents/<utt>.npy   float16 [N, D]        latents.scp      utt → latents/<utt>.npy (relative to <out>)
     utt2num_frames      utt → N               vae.yaml         the VAE model dir's config.yaml (incl. frame_rate)
     utt2spk             copied from the data dir when present
+    vae.sha256          the VAE weights' digest: resuming with another VAE is refused (--force redoes all)
 Resumable: an utterance whose .npy exists is skipped (unless force); every .npy is written via temp + rename.
 Utterances are the data dir's (a `segments` file's spans of recordings, or one file each); each batch's audio is
 read when it is encoded, so a corpus never sits in memory at once.
@@ -196,6 +197,22 @@ def _too_short(utt: str, path: str, seconds: float, min_seconds: float) -> str:
             f"({min_seconds:.3f} s); remove it from the data dir")
 
 
+def _claim_for_vae(out: Path, vae_dir: Path, force: bool) -> None:
+    """Mark `out` as the dump of this VAE's weights (`vae.sha256`); resuming the dump of another VAE would mix
+    two latent spaces, so it is an InputError unless `force` (which re-encodes everything)."""
+    from latentspeech.checkpoint import sha256_prefix
+
+    mark, digest = out / "vae.sha256", sha256_prefix(vae_dir / "model.safetensors", 16)
+    if mark.is_file() and not force:
+        if mark.read_text().strip() != digest:
+            raise InputError(f"'{out}' holds latents of another VAE (weights {mark.read_text().strip()}, this one "
+                             f"{digest}); pass --force to encode everything again, or use a new --out")
+        return
+    tmp = out / f"vae.sha256.{os.getpid()}.tmp"  # shards may start together: same content, atomic rename
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, mark)
+
+
 def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_dir: str | os.PathLike,
                  shard: tuple[int, int] | None = None, nj: int = 1, force: bool = False,
                  max_batch_seconds: float = 60.0, device: str = "cpu") -> Path:
@@ -209,6 +226,7 @@ def dump_latents(data_dir: str | os.PathLike, vae_dir: str | os.PathLike, out_di
     utts = [it.utt for it in items]
     mine = items if shard is None else items[shard[0] - 1:: shard[1]]
     (out / "latents").mkdir(parents=True, exist_ok=True)
+    _claim_for_vae(out, vae_dir, force)
     todo = [it for it in mine if force or not (out / "latents" / f"{it.utt}.npy").is_file()]
     log.info("dump-latents: %d utterances in %s, %d to encode (%d already dumped)", len(items), data_dir,
              len(todo), len(mine) - len(todo))
