@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from latentspeech.checkpoint import load_model_dir, load_state_dict_strict, save_model_dir, sha256_prefix
+from latentspeech.checkpoint import load_model_dir, load_state_dict_strict, save_model_dir
 from latentspeech.config import config_from_dict, config_to_dict
 from latentspeech.errors import CheckpointError, ConfigError, InputError
 from latentspeech.lm.decoding import DecodeConfig
@@ -115,14 +115,13 @@ class TTS:
 
         `dtype` (e.g. "bfloat16", ~3× faster on CPUs with avx512-bf16) applies to the LM; the VAE stays fp32.
         """
-        from latentspeech.pretrained import resolve_model, verify_checksum
+        from latentspeech.pretrained import resolve_model
         from latentspeech.text.vocab import PhonemeVocab
 
         if _dtype(dtype) == torch.int8:
             raise InputError("int8 is a storage dtype (export-tts --dtype int8); compute in float32 or bfloat16")
         model_dir = resolve_model(name_or_dir)
-        verify_checksum(model_dir)
-        config, state, doc = load_model_dir(model_dir, TTSModelConfig, "tts")
+        config, state, doc = load_model_dir(model_dir, TTSModelConfig, "tts")  # checks weights_sha256
         vae, lm = SigmaVAE(config.vae), LatentLM(config.lm)
         load_state_dict_strict(vae, {k[4:]: v for k, v in state.items() if k.startswith("vae.")}, str(model_dir))
         load_state_dict_strict(lm, {k[3:]: v for k, v in state.items() if k.startswith("lm.")}, str(model_dir))
@@ -147,16 +146,7 @@ class TTS:
         config = TTSModelConfig(vae=self.vae.config, lm=self.lm.config)
         extra = {"vocab": self.vocab.to_dict(), "decode": config_to_dict(self.decode_config),
                  "language": self.language, "frame_rate": self.vae.frame_rate}
-        out = save_model_dir(out_dir, "tts", config, state, extra=extra, dtype=_dtype(dtype))
-        # checksum of the weights, checked by pretrained.verify_checksum before loading
-        import yaml
-
-        cfg = out / "config.yaml"
-        doc = yaml.safe_load(cfg.read_text())
-        doc["weights_sha256"] = sha256_prefix(out / "model.safetensors")
-        tmp = cfg.with_name("config.yaml.tmp")
-        tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None))
-        os.replace(tmp, cfg)
+        out = save_model_dir(out_dir, "tts", config, state, extra=extra, dtype=_dtype(dtype))  # + weights_sha256
         if card is not None:
             (out / "README.md").write_text(card)
         return out

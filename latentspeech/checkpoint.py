@@ -149,9 +149,11 @@ def save_model_dir(
             v = v.to(dtype)
         tensors[k] = v.contiguous()
     doc = {"kind": kind, "format_version": FORMAT_VERSION, "model": config_to_dict(config)}
-    doc.update(extra or {})
+    doc.update({k: v for k, v in (extra or {}).items() if k != "weights_sha256"})
     tmp_w = out / (WEIGHTS_NAME + ".tmp")
     save_file(tensors, str(tmp_w), metadata={"format_version": FORMAT_VERSION, "kind": kind})
+    # the config names its weights: a crash between the two renames leaves a pair load_model_dir refuses
+    doc["weights_sha256"] = sha256_prefix(tmp_w)
     os.replace(tmp_w, out / WEIGHTS_NAME)
     tmp_c = out / (CONFIG_NAME + ".tmp")
     tmp_c.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None))
@@ -210,7 +212,8 @@ def load_model_dir(
 ) -> tuple[T, dict[str, torch.Tensor], dict[str, Any]]:
     """Read a model dir → (config, state_dict, the whole config.yaml document).
 
-    Raises CheckpointError if the directory is of another kind or its weights are unreadable.
+    Raises CheckpointError if the directory is of another kind, or its weights are unreadable or differ from
+    the `weights_sha256` its config.yaml records (every model dir saved since session 24 records one).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -224,6 +227,10 @@ def load_model_dir(
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights} is unreadable ({e}); re-export or re-download the model") from None
+    want = doc.get("weights_sha256")
+    if want and (got := sha256_prefix(weights, len(str(want)))) != want:
+        raise CheckpointError(f"{weights} checksum {got} != {want} recorded in config.yaml (corrupt, replaced, or "
+                              "an export that did not finish); re-export or re-copy the model dir")
     return config, dequantize_int8(state, str(weights)), doc
 
 

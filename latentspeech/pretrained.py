@@ -13,14 +13,13 @@ import logging
 import os
 from pathlib import Path
 
-from latentspeech.checkpoint import (CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, load_state_dict_strict,
-                                     read_model_kind, sha256_prefix)
+from latentspeech.checkpoint import CONFIG_NAME, load_checkpoint, load_state_dict_strict, read_model_kind
 from latentspeech.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PRETRAINED_DIR", "PROMPTS_DIR", "search_dirs", "available_models", "resolve_model", "example_prompts",
-           "example_prompt", "verify_checksum", "export_tts"]
+           "example_prompt", "export_tts"]
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 PROMPTS_DIR = "prompts"
@@ -83,24 +82,6 @@ def example_prompt(model_dir: str | os.PathLike, name: str) -> tuple[Path, str]:
         listed = ", ".join(prompts) if prompts else "it ships none; pass --prompt-wav and --prompt-text"
         raise InputError(f"model '{model_dir}' has no example prompt '{name}' (examples: {listed})")
     return prompts[name]
-
-
-def verify_checksum(model_dir: str | os.PathLike) -> None:
-    """Compare model.safetensors with the sha256 prefix recorded in config.yaml (when recorded)."""
-    import yaml
-
-    model_dir = Path(model_dir)
-    try:
-        doc = yaml.safe_load((model_dir / CONFIG_NAME).read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return  # load_model_dir reports these with its own message
-    want = doc.get("weights_sha256") if isinstance(doc, dict) else None
-    weights = model_dir / WEIGHTS_NAME
-    if want and weights.is_file():
-        got = sha256_prefix(weights, len(want))
-        if got != want:
-            raise CheckpointError(f"{weights} checksum {got} != {want} recorded in config.yaml (corrupt or "
-                                  "replaced file); re-export or re-copy the model dir")
 
 
 def _vae_model_dir(path: str | os.PathLike) -> Path:

@@ -85,9 +85,24 @@ def test_int8_weight_without_its_scale_is_a_one_line_error(tmp_path):
     save_model_dir(tmp_path / "m", "vae", TinyConfig(), torch.nn.Linear(64, 32).state_dict(), dtype=torch.int8)
     path = tmp_path / "m/model.safetensors"
     save_file({k: v for k, v in load_file(str(path)).items() if not k.endswith(INT8_SCALE_SUFFIX)}, str(path))
+    config = tmp_path / "m/config.yaml"  # a model dir without a recorded checksum (before session 24)
+    config.write_text("".join(line for line in config.read_text().splitlines(True) if "weights_sha256" not in line))
     with pytest.raises(CheckpointError, match="has no scale") as e:
         load_model_dir(tmp_path / "m", TinyConfig, "vae")
     assert "\n" not in str(e.value)
+
+
+def test_model_dir_config_names_its_weights(tmp_path):
+    """An export that died between writing the weights and the config leaves new weights beside the old config:
+    refused by the checksum the config records, not loaded as a silent mix."""
+    import shutil
+
+    save_model_dir(tmp_path / "old", "vae", TinyConfig(), {"x": torch.zeros(3)})
+    save_model_dir(tmp_path / "new", "vae", TinyConfig(), {"x": torch.ones(3)})
+    assert len(load_model_dir(tmp_path / "old", TinyConfig, "vae")[2]["weights_sha256"]) == 8
+    shutil.copyfile(tmp_path / "new" / "model.safetensors", tmp_path / "old" / "model.safetensors")
+    with pytest.raises(CheckpointError, match=r"checksum [0-9a-f]{8} != [0-9a-f]{8} recorded in config.yaml"):
+        load_model_dir(tmp_path / "old", TinyConfig, "vae")
 
 
 def test_model_dir_of_wrong_kind_or_missing_is_rejected(tmp_path):
