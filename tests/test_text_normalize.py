@@ -52,6 +52,8 @@ def test_numbers(text, expected):
     ("Mr. Smith met Mrs. Jones.", "mister Smith met missus Jones."),
     ("Dr. Who lives on Baker St.", "doctor Who lives on Baker street."),
     ("St. Louis is on Main St., far away.", "saint Louis is on Main street, far away."),
+    ("We met on Oak Dr. Then he prayed to St. Paul.", "We met on Oak drive. Then he prayed to saint Paul."),
+    ("He lives on Baker St. He is nice. Visit St. Paul.", "He lives on Baker street. He is nice. Visit saint Paul."),
     ("Apples, pears, etc.", "Apples, pears, et cetera."),
     ("Bring food, e.g. bread.", "Bring food, for example bread."),
     ("Smith vs. Jones", "Smith versus Jones"),

@@ -152,15 +152,19 @@ def _expand_abbreviations(text: str) -> str:
 
     text = re.sub(r"\b(" + "|".join(_TITLES) + r")\.(?=\s)", title, text, flags=re.IGNORECASE)
 
-    # Dr./St. are Doctor/Saint before a capitalised name, else Drive/Street after a word ("Main St.").
+    # Dr./St. are Doctor/Saint before a capitalised name ("St. Paul", "to Dr. Who"), else Drive/Street after a
+    # word ("Main St. is", "on Baker St. He left": after a name inside a sentence the capital starts a new one).
     def dr_st(m: re.Match) -> str:
         before, word, after = m.group(1), m.group(2).lower(), m.group(3)
-        is_title = bool(re.match(r"\s+[A-Z]", after)) or not before
+        next_capital = bool(re.match(r"\s+[A-Z]", after))
+        after_name = bool(before) and before[0].isupper() and not re.search(r"(^|[.!?][\"')\]]*)\s*$",
+                                                                              m.string[: m.start()])
+        is_title = not before or (next_capital and not after_name)
         expanded = {"dr": ("doctor", "drive"), "st": ("saint", "street")}[word][0 if is_title else 1]
-        sentence_end = not is_title and m.end() == len(m.string)
+        sentence_end = not is_title and (m.end() == len(m.string) or next_capital)
         return (before or "") + expanded + ("." if sentence_end else "") + after
 
-    text = re.sub(r"(\w\s+)?\b(dr|st)\.(\s+\S|\s*$|\s*(?=[,;:!?\"]))", dr_st, text, flags=re.IGNORECASE)
+    text = re.sub(r"(\b\w+\s+)?\b(dr|st)\.(\s+\S|\s*$|\s*(?=[,;:!?\"]))", dr_st, text, flags=re.IGNORECASE)
 
     def other(m: re.Match) -> str:
         word = _ABBREVIATIONS[m.group(1).lower()]
