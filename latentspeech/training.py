@@ -41,6 +41,7 @@ __all__ = [
     "on_any_rank",
     "rng_state",
     "set_rng_state",
+    "resume_rng",
     "load_init_weights",
     "StepProfiler",
 ]
@@ -88,6 +89,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def resume_rng(state: dict[str, Any], seed: int, rank: int, step: int, distributed: bool) -> None:
+    """Generators of a resumed run: the saved ones in one process; under DDP the file holds rank 0's, so every
+    rank is seeded again from (seed, rank, step) to keep a stream of its own."""
+    if distributed:
+        seed_everything(seed + rank + 100_003 * step)
+    elif "rng" in state:
+        set_rng_state(state["rng"])
 
 
 def rng_state() -> dict[str, Any]:

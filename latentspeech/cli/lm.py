@@ -34,15 +34,11 @@ def _decode_defaults():
     return DecodeConfig()
 
 
-def _solvers() -> tuple[str, ...]:
-    from latentspeech.lm.decoding import SOLVERS
-
-    return SOLVERS
-
-
 def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) -> None:
     """Decoding flags; default None = the model's decode config (whose defaults are DecodeConfig's).
     `sampling_only`: just how each frame is drawn (steps, CFG, temperature, solver)."""
+    from latentspeech.lm.decoding import SOLVERS  # torch-free, like _decode_defaults
+
     d = _decode_defaults()
     g = p.add_argument_group("decoding (defaults: the model's decode config)")
     g.add_argument("--steps", type=int, default=None, help=f"diffusion solver steps per frame (default {d.steps})")
@@ -58,7 +54,7 @@ def _add_decode_args(p: argparse.ArgumentParser, sampling_only: bool = False) ->
                    help=f"weight in [0, 1] of the guidance update's part along the conditional x0 estimate "
                         f"(adaptive projected guidance, Sadat et al. 2024; default {d.cfg_parallel:g} = plain CFG)")
     g.add_argument("--temperature", type=float, default=None, help=f"initial-noise scale (default {d.temperature})")
-    g.add_argument("--solver", choices=_solvers(), default=None, help=f"(default {d.solver})")
+    g.add_argument("--solver", choices=SOLVERS, default=None, help=f"(default {d.solver})")
     if sampling_only:
         return
     g.add_argument("--candidates", type=int, default=None, metavar="N",

@@ -73,7 +73,7 @@ def _check_missing(entries: list[MetaEntry], gen_dir: Path, strict: bool) -> lis
     return missing
 
 
-def _reusable(entries: list[MetaEntry], gen_dir: Path, tsv_path: Path,
+def _reusable(entries: list[MetaEntry], gen_dir: Path, tsv_path: Path, missing: list[str],
               refresh: Callable[[MetaEntry, dict], dict | None], desc: str) -> tuple[set[str], list[dict]]:
     """Utterances whose row in `tsv_path` still holds (written after their generated wav and prompt last changed),
     and the rows `refresh` recomputed without the audio (e.g. WER from the stored transcript when the reference or
@@ -86,8 +86,8 @@ def _reusable(entries: list[MetaEntry], gen_dir: Path, tsv_path: Path,
     def unchanged(path: Path) -> bool:  # a missing prompt is the scorer's error to report, not a reason here
         return not path.exists() or path.stat().st_mtime_ns <= written
 
-    reuse, refreshed, stale = set(), [], 0
-    for e in (e for e in entries if e.utt in rows and gen_wav_path(gen_dir, e.utt).exists()):  # missing: not counted
+    reuse, refreshed, stale, gone = set(), [], 0, set(missing)
+    for e in (e for e in entries if e.utt in rows and e.utt not in gone):  # a missing wav's old row is not counted
         if unchanged(gen_wav_path(gen_dir, e.utt)) and unchanged(Path(e.prompt_wav)):
             reuse.add(e.utt)
             if (row := refresh(e, rows[e.utt])) is not None:
@@ -116,7 +116,7 @@ def _run(entries: list[MetaEntry], gen_dir: str | Path, tsv_path: str | Path, co
     if force and tsv_path.exists():
         tsv_path.unlink()
     failed: dict[str, str] = {}
-    done, refreshed = _reusable(entries, gen_dir, tsv_path, refresh, desc)
+    done, refreshed = _reusable(entries, gen_dir, tsv_path, missing, refresh, desc)
     with TSVWriter(tsv_path, columns) as writer:
         writer.write(refreshed)
         skip = done | set(missing)

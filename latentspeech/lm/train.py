@@ -30,7 +30,7 @@ from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
 from latentspeech.lm.model import LatentLM, LMConfig
 from latentspeech.training import load_init_weights as _load_init_weights
 from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, cosine_schedule, deadline_after,
-                                   init_distributed, on_any_rank, rng_state, seed_everything, set_rng_state)
+                                   init_distributed, on_any_rank, resume_rng, rng_state, seed_everything)
 
 log = logging.getLogger(__name__)
 
@@ -239,10 +239,7 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step, epoch = int(state["step"]), int(state.get("epoch", 0))
-        if dist_info.distributed:  # the file holds rank 0's generators: give every rank its own stream again
-            seed_everything(tc.seed + dist_info.rank + 100_003 * step)
-        elif "rng" in state:
-            set_rng_state(state["rng"])
+        resume_rng(state, tc.seed, dist_info.rank, step, dist_info.distributed)
         log.info("resumed from step %d", step)
     # the EMA starts from the weights training continues from (a checkpoint saved without one included)
     ema = [p.detach().clone().float() for p in lm.parameters()] if tc.ema_decay > 0 else None

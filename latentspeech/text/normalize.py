@@ -32,7 +32,8 @@ _TITLES = {"mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor", "g
 _ABBREVIATIONS = {"jr": "junior", "sr": "senior", "vs": "versus", "etc": "et cetera", "inc": "incorporated",
                   "ltd": "limited", "co": "company", "corp": "corporation", "dept": "department",
                   "approx": "approximately", "ave": "avenue", "blvd": "boulevard", "rd": "road", "vol": "volume",
-                  "fig": "figure", "e.g": "for example", "i.e": "that is", "a.m": "AM", "p.m": "PM"}  # espeak: "AM" eɪɛm ("a m" read ɐ ɛm)
+                  "fig": "figure", "e.g": "for example", "i.e": "that is",
+                  "a.m": "AM", "p.m": "PM"}  # espeak says "AM" eɪɛm; "a m" was read ɐ ɛm
 
 
 def number_to_words(n: int) -> str:

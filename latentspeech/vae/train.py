@@ -20,7 +20,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-import yaml
 from torch import Tensor
 
 from latentspeech.config import config_from_dict, config_to_dict, dump_config
@@ -28,7 +27,7 @@ from latentspeech.data.dump import read_wav_list
 from latentspeech.errors import CheckpointError, ConfigError, DataDirError
 from latentspeech.training import load_init_weights as _load_init_weights
 from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, deadline_after, init_distributed,
-                                   on_any_rank, rng_state, seed_everything, set_rng_state)
+                                   on_any_rank, resume_rng, rng_state, seed_everything)
 from latentspeech.vae.discriminators import DiscConfig, Discriminators
 from latentspeech.vae.losses import (MultiResolutionMelLoss, MultiResolutionSTFTLoss, discriminator_loss,
                                      feature_matching_loss, generator_loss)
@@ -195,10 +194,11 @@ def _unwrap(m: torch.nn.Module) -> torch.nn.Module:
 
 def _exported_step(model_dir: Path) -> int | None:
     """The training step a model dir was exported at (None: no model dir, or one without `train_step`)."""
+    from latentspeech.checkpoint import read_model_config
+
     try:
-        doc = yaml.safe_load((model_dir / "config.yaml").read_text())
-        return int(doc["train_step"])
-    except (OSError, TypeError, KeyError, ValueError, yaml.YAMLError):
+        return int(read_model_config(model_dir, VAEConfig, "vae")[1]["train_step"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
         return None
 
 
@@ -347,10 +347,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         sched_d.load_state_dict(state["sched_d"])
         scaler.load_state_dict(state["scaler"])
         start = int(state["step"])
-        if dist.distributed:  # the file holds rank 0's generators: give every rank its own stream again
-            seed_everything(tc.seed + dist.rank + 100_003 * start)
-        else:
-            set_rng_state(state["rng"])
+        resume_rng(state, tc.seed, dist.rank, start, dist.distributed)
         log.info("resumed from step %d (%s)", start, ckpt.latest_path())
         if init_from is not None:
             log.info("--init-from %s ignored: resuming from a checkpoint", init_from)
