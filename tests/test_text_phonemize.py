@@ -74,3 +74,18 @@ def test_pickled_phonemizer_keeps_bundled_library(phonemizer):
 
     clone = pickle.loads(pickle.dumps(phonemizer))
     assert clone.library == "espeakng-loader" and clone(["rhythm"]) == phonemizer(["rhythm"])
+
+
+COMMON_SHORT_WORDS = ("A I IT IS IN ON AT TO OF OR AN AS BE BY DO GO HE ME MY NO SO UP US WE AM ARE YOU THE AND FOR "
+                      "NOT BUT HIS HER HAS HAD WAS ONE ALL CAN OUT WHO HOW NOW NEW OLD OUR TWO WAY DAY GET SEE SAW "
+                      "SAY OK HI OH YES SHE ITS LET PUT RUN MAN BOY DOG CAT SUN CAR BIG RED ANY TOO ASK TRY USE WHY")
+
+
+def test_espeak_spells_only_it_and_us_among_common_words_in_capitals():
+    """Why normalize_text's `_all_caps_words` handles exactly IT and US (77 common short words checked)."""
+    words = COMMON_SHORT_WORDS.split()
+    raw = Phonemizer(normalize=False)
+    spelled = [w for w, up, lo in zip(words, raw(words), raw([w.lower() for w in words])) if up != lo]
+    assert len(words) == 77 and spelled == ["IT", "US"]
+    shouted = Phonemizer()(["IT IS OK, LET US GO."])[0]
+    assert shouted == Phonemizer()(["it is OK, let us go."])[0]
