@@ -52,8 +52,7 @@ def _utterances(data_dir: Path, max_utts: int | None, per_speaker: int | None, s
         for u in utts:
             if data.segments:
                 raise LatentSpeechError(f"{data_dir} uses segments; calibrate on a data dir of whole files")
-            p = Path(data.wav_path(u))
-            out.append((u, spk, p if p.is_absolute() else data_dir / p, data.text[u]))
+            out.append((u, spk, Path(data.wav_path(u)), data.text[u]))
     if max_utts is not None and len(out) > max_utts:
         out = sorted(rng.sample(out, max_utts))
     return out

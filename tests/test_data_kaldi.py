@@ -276,5 +276,15 @@ def test_relative_audio_paths_resolve_against_the_data_dir_or_the_working_dir(da
     script = Path(__file__).resolve().parents[1] / "recipes" / "tts1" / "utils" / "validate_data.py"
     subprocess.run([sys.executable, str(script), str(data_dir)], check=True, capture_output=True)
     assert set(read_kaldi_file(data_dir / "utt2dur").values()) == {"0.200"}
-    monkeypatch.chdir(data_dir.parent.parent)  # neither: reported, not crashed
-    assert "audio files do not exist" in validate_data_dir(data_dir)[0]
+    # every reader resolves them alike: trainers and dumps, DataDir, eval lists
+    from latentspeech.data.dump import read_wav_list
+    from latentspeech.eval.make_list import _Utterances
+
+    data, corpus = DataDir.load(data_dir), _Utterances(data_dir)
+    for utt, path in read_wav_list(data_dir):
+        assert Path(path).is_file() and Path(data.wav_path(utt)) == Path(path) == corpus.wav_path(utt)
+    sub = subset_data_dir(data_dir, tmp_path / "elsewhere" / "sub", utt_ids=list(scp)[2:5])  # both kinds
+    monkeypatch.chdir(data_dir.parent.parent)
+    assert validate_data_dir(tmp_path / "elsewhere" / "sub") == []
+    assert all(Path(p).is_absolute() for p in sub.wav_scp.values())
+    assert "audio files do not exist" in validate_data_dir(data_dir)[0]  # neither: reported, not crashed

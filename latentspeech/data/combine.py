@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-from latentspeech.data.kaldi import DataDir, read_kaldi_file, write_kaldi_file
+from latentspeech.data.kaldi import DataDir, absolute_path, read_kaldi_file, write_kaldi_file
 from latentspeech.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,6 @@ def dir_layout(path: str | os.PathLike) -> str:
         return "phonemes"
     raise InputError(f"'{p}' is neither a data dir (wav.scp), a phoneme dump (text + vocab.yaml) nor a latent "
                      "dump (latents.scp)")
-
-
-def _absolute(value: str, base: Path) -> str:
-    """A path relative to `base` made absolute (values that are not such a path are kept)."""
-    if os.path.isabs(value) or not (base / value).exists():
-        return value
-    return str((base / value).resolve())
 
 
 def _merge(maps: list[tuple[Path, dict[str, str]]], what: str) -> dict[str, str]:
@@ -88,7 +81,7 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
         dirs = [DataDir.load(s) for s in srcs]
         if any(d.segments is not None for d in dirs):
             raise InputError("combining data dirs with a segments file is not supported")
-        wav_scp = _merge([(s, {k: _absolute(v, s) for k, v in d.wav_scp.items()}) for s, d in zip(srcs, dirs)],
+        wav_scp = _merge([(s, {k: absolute_path(v, s) for k, v in d.wav_scp.items()}) for s, d in zip(srcs, dirs)],
                          "utterance")
         every = all(d.utt2dur is not None for d in dirs)
         genders: dict[str, str] = {}
@@ -110,7 +103,7 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
         n = len(text)
     else:
         vae = _same_file(srcs, "vae.yaml", "latents of different σ-VAEs cannot be combined")
-        scp = _merge([(s, {k: _absolute(v, s) for k, v in read_kaldi_file(s / "latents.scp").items()})
+        scp = _merge([(s, {k: absolute_path(v, s) for k, v in read_kaldi_file(s / "latents.scp").items()})
                       for s in srcs], "utterance")
         frames = _merge([(s, read_kaldi_file(s / "utt2num_frames")) for s in srcs], "utterance")
         write_kaldi_file(out / "latents.scp", scp)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import yaml
 
+from latentspeech.data.kaldi import resolve_path
 from latentspeech.errors import DataDirError
 
 log = logging.getLogger(__name__)
@@ -99,20 +100,13 @@ def read_frame_rate(latent_dir: str | os.PathLike) -> tuple[float, int | None]:
     return float(rate), model.get("latent_dim")
 
 
-def _resolve(path: str, base: Path) -> Path:
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return p
-    return base / p
-
-
 def read_latent_index(latent_dir: str | os.PathLike) -> dict[str, tuple[Path, int]]:
     """A latent dump's index: utt → (its .npy path, frame count), from latents.scp and utt2num_frames (an
-    utterance missing from either is left out); relative paths resolve against the dump dir."""
+    utterance missing from either is left out); relative paths resolve as `kaldi.resolve_path` says."""
     latent_dir = Path(latent_dir)
     scp = read_map(latent_dir / "latents.scp")
     n2f = read_map(latent_dir / "utt2num_frames")
-    return {u: (_resolve(path, latent_dir), int(n2f[u])) for u, path in scp.items() if u in n2f}
+    return {u: (resolve_path(path, latent_dir), int(n2f[u])) for u, path in scp.items() if u in n2f}
 
 
 class LMDataset(torch.utils.data.Dataset):

@@ -44,17 +44,16 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def read_wav_list(data_dir: str | Path) -> list[tuple[str, str]]:
     """[(recording, path)] from `<data_dir>/wav.scp` (file order; the utterances unless there is a `segments`
-    file: `read_utterance_list`); relative paths resolve against the data dir."""
+    file: `read_utterance_list`); relative paths resolve as `kaldi.resolve_path` says."""
     scp = Path(data_dir) / "wav.scp"
     if not scp.is_file():
         raise DataDirError(f"'{data_dir}' has no wav.scp; prepare the data dir first (latentspeech prepare ...)")
-    from latentspeech.data.kaldi import read_kaldi_file
+    from latentspeech.data.kaldi import read_kaldi_file, resolve_path
 
     items = list(read_kaldi_file(scp).items())
     if not items:
         raise DataDirError(f"{scp} is empty")
-    base = Path(data_dir)
-    return [(u, p if Path(p).is_absolute() or not (base / p).exists() else str(base / p)) for u, p in items]
+    return [(u, str(resolve_path(p, data_dir))) for u, p in items]
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:

@@ -23,12 +23,31 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DataDir", "read_kaldi_file", "write_kaldi_file", "validate_data_dir", "check_data_dir",
-    "subset_data_dir", "split_by_speakers", "utt2spk_to_spk2utt",
+    "subset_data_dir", "split_by_speakers", "utt2spk_to_spk2utt", "resolve_path",
+    "absolute_path",
 ]
 
 REQUIRED_FILES = ("wav.scp", "text", "utt2spk", "spk2utt")
 OPTIONAL_FILES = ("utt2dur", "segments", "spk2gender")
 _MAX_EXAMPLES = 3
+
+
+def resolve_path(value: str | os.PathLike, base: str | os.PathLike) -> Path:
+    """The file a path listed in a data dir or dump (`wav.scp`, `latents.scp`) names: an absolute path as is; a
+    relative one against the dir `base` if that file exists, else against the working dir if that one exists
+    (Kaldi's own rule), else against `base` (so that an error names the place it was looked for first)."""
+    p = Path(value)
+    if p.is_absolute():
+        return p
+    in_base = Path(base) / p
+    return p if not in_base.exists() and p.exists() else in_base
+
+
+def absolute_path(value: str, base: str | os.PathLike) -> str:
+    """`value` as an absolute path if it names an existing file relative to `base` (as `resolve_path`
+    resolves), so that it still names that file when written into another dir; other values are kept."""
+    p = resolve_path(value, base)
+    return str(p.resolve()) if not Path(value).is_absolute() and p.exists() else value
 
 
 def _read_lines(path: Path) -> list[tuple[int, str, str]]:
@@ -132,9 +151,11 @@ class DataDir:
         return list(self.spk2utt)
 
     def wav_path(self, utt: str) -> str:
-        """Audio file of `utt` (its recording's file when `segments` exists)."""
+        """Audio file of `utt` (its recording's file when `segments` exists); a relative path resolves as
+        `resolve_path` says when the data dir was loaded from disk."""
         rec = self.segments[utt][0] if self.segments else utt
-        return self.wav_scp[rec]
+        value = self.wav_scp[rec]
+        return str(resolve_path(value, self.path)) if self.path is not None else value
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "DataDir":
@@ -180,7 +201,8 @@ class DataDir:
         return path
 
     def subset(self, utt_ids: Iterable[str]) -> "DataDir":
-        """A new DataDir with only `utt_ids` (recordings kept only when still referenced)."""
+        """A new DataDir with only `utt_ids` (recordings kept only when still referenced; relative audio paths
+        made absolute, so that the subset can be written to another dir)."""
         keep = set(utt_ids)
         missing = keep - self.utt2spk.keys()
         if missing:
@@ -196,6 +218,8 @@ class DataDir:
             wav_scp = {k: v for k, v in self.wav_scp.items() if k in recs}
         else:
             wav_scp = pick(self.wav_scp)
+        if self.path is not None:
+            wav_scp = {k: absolute_path(v, self.path) for k, v in wav_scp.items()}
         utt2spk = pick(self.utt2spk)
         spks = set(utt2spk.values())
         spk2gender = None if self.spk2gender is None else {k: v for k, v in self.spk2gender.items() if k in spks}
@@ -306,8 +330,7 @@ def _validate_audio_paths(wav_scp: Mapping[str, str], base: Path, problems: list
         if value.endswith("|"):
             pipes.append(key)
             continue
-        p = Path(value)
-        if not ((base / p).is_file() or p.is_file()):  # relative: to the data dir or the working dir (kaldi)
+        if not resolve_path(value, base).is_file():
             missing.append(f"'{key}' → '{value}'")
     if pipes:
         problems.append(f"wav.scp: {len(pipes)} entries are pipe commands, LatentSpeech reads audio files only: "

@@ -44,9 +44,8 @@ class _Utterances:
         self.utt2dur = {k: float(v) for k, v in (self.data.utt2dur or {}).items()}
 
     def wav_path(self, utt: str) -> Path:
-        """The recording file of `utt` (relative wav.scp paths resolve against the data dir)."""
-        p = Path(self.data.wav_path(utt))
-        return p if p.is_absolute() else self.dir / p
+        """The recording file of `utt` (relative wav.scp paths resolve as `kaldi.resolve_path` says)."""
+        return Path(self.data.wav_path(utt))
 
     def _segment(self, utt: str) -> tuple[str, float, float]:
         seg = self.segments[utt]  # (recording, start seconds, end seconds)
