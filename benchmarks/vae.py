@@ -22,25 +22,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--vae", required=True, help="VAE model dir")
     p.add_argument("--data", required=True, help="data dir with wav.scp (e.g. held-out test speakers)")
-    p.add_argument("--max-utts", type=int, default=50, help="utterances, evenly spaced over wav.scp")
+    p.add_argument("--max-utts", type=int, default=50, help="utterances, evenly spaced over the data dir (its segments, if any)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the speed numbers")
     p.add_argument("--report", help="also write the Markdown table here")
     args = p.parse_args(argv)
 
-    from latentspeech.audio.io import load_audio
-    from latentspeech.data.dump import read_wav_list
+    from latentspeech.data.dump import load_utterance, read_utterance_list
     from latentspeech.vae.metrics import mel_distance, optional_pesq_stoi, si_sdr, stft_distance
     from latentspeech.vae.model import SigmaVAE
 
     torch.set_num_threads(args.threads)
     vae = SigmaVAE.from_pretrained(args.vae)
-    items = read_wav_list(args.data)
+    items = read_utterance_list(args.data)
     items = items[:: max(1, len(items) // args.max_utts)][: args.max_utts]  # evenly spread over speakers
     rows: dict[str, list[float]] = {"mel": [], "stft": [], "sisdr": [], "pesq": [], "stoi": []}
     audio_s = enc_s = dec_s = 0.0
     with torch.inference_mode():
-        for _, path in items:
-            wav, _ = load_audio(path, vae.sample_rate)
+        for item in items:
+            wav = load_utterance(item, vae.sample_rate)
             x = torch.from_numpy(wav).view(1, 1, -1)
             t0 = time.perf_counter()
             mu = vae.encode(x)

@@ -51,12 +51,11 @@ def test_resume_continues_at_the_saved_step_with_the_same_next_loss(tmp_path):
 
 
 def test_preloaded_crops_equal_crops_read_from_disk(tmp_path):
-    from latentspeech.vae.train import CropSampler
+    from latentspeech.vae.train import CropSampler, read_utterance_list
 
-    data = make_data_dir(tmp_path / "data", n=3)
-    paths = [str(p) for p in sorted((data / "wav").glob("*.wav"))]
-    disk = CropSampler(paths, 16_000, 4000, seed=7)
-    memory = CropSampler(paths, 16_000, 4000, seed=7, preload=True)
+    items = read_utterance_list(make_data_dir(tmp_path / "data", n=3))
+    disk = CropSampler(items, 16_000, 4000, seed=7)
+    memory = CropSampler(items, 16_000, 4000, seed=7, preload=True)
     for step in (1, 2, 3):
         torch.testing.assert_close(memory.batch(step, 4), disk.batch(step, 4), rtol=0, atol=0)
     assert set(memory.cache) <= {0, 1, 2} and memory.cache and disk.cache is None
@@ -88,15 +87,16 @@ def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
 
 @pytest.mark.slow
 def test_training_writes_a_model_dir_with_latent_statistics_that_normalise(tmp_path):
-    from latentspeech.vae.train import compute_latent_stats, train_vae
+    from latentspeech.vae.train import compute_latent_stats, read_utterance_list, train_vae
 
     torch.set_num_threads(1)
     data = make_data_dir(tmp_path / "data", n=4)
     train_vae(tiny_train_config(["train.max_steps=2", "train.valid_every=1"]), str(data), str(tmp_path / "exp"))
     assert (tmp_path / "exp" / "tensorboard").is_dir()
     vae = SigmaVAE.from_pretrained(str(tmp_path / "exp" / "model"))
-    paths = [str(p) for p in sorted((data / "wav").glob("*.wav"))]
-    mean, std = compute_latent_stats(vae, paths, max_utts=10)
+    items = read_utterance_list(data)
+    paths = [it.path for it in items]
+    mean, std = compute_latent_stats(vae, items, max_utts=10)
     torch.testing.assert_close(vae.latent_mean, mean)
     torch.testing.assert_close(vae.latent_std, std)
     z = torch.cat([vae.encode(torch.from_numpy(__import__("soundfile").read(p, dtype="float32")[0]).view(1, 1, -1),
@@ -126,14 +126,14 @@ def test_frozen_encoder_stops_changing_while_the_decoder_keeps_training(tmp_path
 
 
 def _latent_dump(tmp_path, n: int = 3):
-    from latentspeech.data.dump import dump_latents, read_wav_list
+    from latentspeech.data.dump import dump_latents, read_utterance_list
 
     from helpers_vae import make_model_dir
 
     model = make_model_dir(tmp_path / "vae")
     data = make_data_dir(tmp_path / "data", n=n)
     out = dump_latents(data, model, tmp_path / "dump")
-    return model, data, out, read_wav_list(data)
+    return model, data, out, read_utterance_list(data)
 
 
 def test_latent_crops_are_the_frames_of_the_audio_they_come_with(tmp_path):
@@ -145,8 +145,8 @@ def test_latent_crops_are_the_frames_of_the_audio_they_come_with(tmp_path):
     sampler = LatentCropSampler(items, dump, 16_000, 640, crop_frames=5, seed=0)
     wavs, lats = sampler.batch(step=3, batch_size=6)
     assert wavs.shape == (6, 1, 5 * 640) and lats.shape == (6, 5, 8)
-    sources = {u: (sf.read(p, dtype="float32")[0], np.load(dump / "latents" / f"{u}.npy").astype(np.float32))
-               for u, p in items}
+    sources = {it.utt: (sf.read(it.path, dtype="float32")[0],
+                        np.load(dump / "latents" / f"{it.utt}.npy").astype(np.float32)) for it in items}
     for wav, lat in zip(wavs[:, 0].numpy(), lats.numpy()):
         hits = [(u, f) for u, (a, z) in sources.items() for f in range(len(z) - 4) if np.array_equal(z[f:f + 5], lat)]
         assert len(hits) == 1
@@ -154,6 +154,35 @@ def test_latent_crops_are_the_frames_of_the_audio_they_come_with(tmp_path):
         np.testing.assert_array_equal(wav, sources[u][0][f * 640:(f + 5) * 640])
     again = sampler.batch(step=3, batch_size=6)
     assert torch.equal(again[0], wavs) and torch.equal(again[1], lats)
+
+
+def test_a_segments_data_dir_trains_on_its_segments_not_on_whole_recordings(tmp_path):
+    """Audio outside every segment (here: a constant 0.5) never reaches a crop, a latent crop or the statistics."""
+    import soundfile as sf
+
+    from latentspeech.data.dump import dump_latents
+    from latentspeech.vae.train import CropSampler, LatentCropSampler, compute_latent_stats, read_utterance_list
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rec = np.full(48_000, 0.5, dtype=np.float32)
+    rec[8_000:24_000], rec[32_000:44_800] = speechy_wav(1.0, seed=1), speechy_wav(0.8, seed=2)
+    sf.write(data / "rec.wav", rec, 16_000, subtype="FLOAT")
+    (data / "wav.scp").write_text("rec rec.wav\n")
+    (data / "segments").write_text("a rec 0.5 1.5\nb rec 2.0 2.8\n")
+    (data / "utt2spk").write_text("a s\nb s\n")
+    items = read_utterance_list(data)
+    assert [(it.utt, it.span) for it in items] == [("a", (0.5, 1.5)), ("b", (2.0, 2.8))]
+    crops = CropSampler(items, 16_000, 4000, seed=3)
+    for step in range(8):
+        assert not (crops.batch(step, 4) == 0.5).any()
+    model = make_model_dir(tmp_path / "vae")
+    dump = dump_latents(data, model, tmp_path / "dump")
+    wavs, _ = LatentCropSampler(items, dump, 16_000, 640, crop_frames=5, seed=0).batch(1, 4)
+    assert not (wavs == 0.5).any()
+    vae = SigmaVAE.from_pretrained(str(model))
+    whole = [it._replace(span=None) for it in items]  # the recording twice: its constant parts move the mean
+    assert not torch.allclose(compute_latent_stats(vae, items, 2)[0], compute_latent_stats(vae, whole, 2)[0])
 
 
 def test_latent_crops_refuse_a_dump_of_other_audio(tmp_path):

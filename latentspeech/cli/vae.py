@@ -178,15 +178,14 @@ def cmd_train_vae(args) -> int:
 
 def cmd_export_vae(args) -> int:
     from latentspeech.errors import InputError
-    from latentspeech.vae.train import export_vae, load_training_model, read_wav_list
+    from latentspeech.vae.train import export_vae, load_training_model, read_utterance_list
 
     out = Path(args.out) if args.out else Path(args.exp_dir) / "model"
     if (out / "model.safetensors").exists() and not args.force:
         raise InputError(f"'{out}' already holds a model; pass --force to overwrite")
     model, cfg, step = load_training_model(args.exp_dir)
-    paths = [p for _, p in read_wav_list(args.data)]
     # a frozen-encoder run keeps the statistics its latent dumps were normalised with
-    export_vae(model, paths, out, args.stats_utts or cfg.data.stats_utts, keep_stats=cfg.train.freeze_encoder)
+    export_vae(model, read_utterance_list(args.data), out, args.stats_utts or cfg.data.stats_utts, keep_stats=cfg.train.freeze_encoder)
     return 0
 
 

@@ -28,7 +28,8 @@ from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["parse_shard", "dump_latents", "read_wav_list", "read_utterance_list", "save_npy", "write_index"]
+__all__ = ["parse_shard", "dump_latents", "read_wav_list", "read_utterance_list", "load_utterance", "Utterance",
+           "save_npy", "write_index"]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -86,14 +87,16 @@ def write_index(out: Path, utts: list[str], vae_yaml: Path, utt2spk: Path) -> bo
     return True
 
 
-class _Item(NamedTuple):
+class Utterance(NamedTuple):
+    """One utterance's audio: a whole file, or a span of a recording."""
+
     utt: str
     path: str
     span: tuple[float, float] | None  # (start, end) seconds in the recording (a segments file), or the whole file
     seconds: float                    # duration, for batching before any audio is read
 
 
-def read_utterance_list(data_dir: str | Path) -> list[_Item]:
+def read_utterance_list(data_dir: str | Path) -> list[Utterance]:
     """Every utterance of a data dir with its audio: one file each, or a span of a recording (`segments`);
     durations from utt2dur, segments or the file headers (the audio itself is read only when encoded)."""
     from latentspeech.data.kaldi import read_kaldi_file
@@ -108,9 +111,9 @@ def read_utterance_list(data_dir: str | Path) -> list[_Item]:
             if rec not in recordings:
                 raise DataDirError(f"{data_dir}/segments: utterance '{utt}' is in recording '{rec}', which wav.scp "
                                    "does not list")
-            items.append(_Item(utt, recordings[rec], (float(start), float(end)), float(end) - float(start)))
+            items.append(Utterance(utt, recordings[rec], (float(start), float(end)), float(end) - float(start)))
         return items
-    return [_Item(utt, path, None, float(utt2dur[utt]) if utt in utt2dur else _header_seconds(path))
+    return [Utterance(utt, path, None, float(utt2dur[utt]) if utt in utt2dur else _header_seconds(path))
             for utt, path in recordings.items()]
 
 
@@ -124,7 +127,7 @@ def _header_seconds(path: str) -> float:
         return 0.0
 
 
-def _load_item(item: _Item, sample_rate: int) -> np.ndarray:
+def load_utterance(item: Utterance, sample_rate: int) -> np.ndarray:
     """An utterance's audio, mono float32 at `sample_rate` (its span of the recording when it has one)."""
     from latentspeech.audio.io import load_audio
 
@@ -144,7 +147,7 @@ def _load_item(item: _Item, sample_rate: int) -> np.ndarray:
     return resample(to_mono(np.ascontiguousarray(data.T)), sr, sample_rate)
 
 
-def _encode_items(items: list[_Item], vae_dir: str, out: str, max_batch_seconds: float, device: str,
+def _encode_items(items: list[Utterance], vae_dir: str, out: str, max_batch_seconds: float, device: str,
                   num_threads: int | None = None, quiet: bool = False) -> int:
     """Encode `items` in length-sorted batches, reading each batch's audio only when it is encoded (a corpus
     never sits in memory at once); returns the number written."""
@@ -164,7 +167,7 @@ def _encode_items(items: list[_Item], vae_dir: str, out: str, max_batch_seconds:
     # a batch zero-pads its shorter utterances: harmless for a causal encoder, whose frames never see later
     # samples; a non-causal one would change their last frames, so it encodes each utterance alone
     shared = vae.config.causal
-    batches: list[list[_Item]] = [[]]
+    batches: list[list[Utterance]] = [[]]
     for item in sorted(items, key=lambda it: it.seconds):  # padded batch size ≈ count × longest
         cur = batches[-1]
         if cur and (not shared or (len(cur) + 1) * item.seconds > max_batch_seconds):
@@ -174,7 +177,7 @@ def _encode_items(items: list[_Item], vae_dir: str, out: str, max_batch_seconds:
     bar = tqdm(total=len(items), unit="utt", disable=quiet or not sys.stderr.isatty())
     with torch.inference_mode():
         for batch in (b for b in batches if b):
-            wavs = [_load_item(item, vae.sample_rate) for item in batch]
+            wavs = [load_utterance(item, vae.sample_rate) for item in batch]
             for item, w in zip(batch, wavs):
                 if len(w) < vae.hop_length:
                     raise InputError(_too_short(item.utt, item.path, len(w) / vae.sample_rate, min_seconds))

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from latentspeech.config import config_from_dict, config_to_dict, dump_config
-from latentspeech.data.dump import read_wav_list
+from latentspeech.data.dump import Utterance, load_utterance, read_utterance_list
 from latentspeech.errors import CheckpointError, ConfigError, DataDirError
 from latentspeech.training import load_init_weights as _load_init_weights
 from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, deadline_after, init_distributed,
@@ -36,7 +36,8 @@ from latentspeech.vae.model import SigmaVAE, VAEConfig
 log = logging.getLogger(__name__)
 
 __all__ = ["LossConfig", "DataConfig", "OptimConfig", "TrainConfig", "VAETrainConfig", "CropSampler",
-           "LatentCropSampler", "train_vae", "load_init_weights", "compute_latent_stats", "export_vae", "read_wav_list"]
+           "LatentCropSampler", "train_vae", "load_init_weights", "compute_latent_stats", "export_vae",
+           "read_utterance_list"]
 
 
 @dataclass
@@ -117,25 +118,25 @@ class VAETrainConfig:
 
 # --- data -------------------------------------------------------------------------------------------
 class CropSampler:
-    """Batches of random crops [B, 1, crop]; the batch of a step is a function of (seed, step, rank) only."""
+    """Batches of random crops [B, 1, crop] of the utterances (a `segments` file's spans, not whole recordings);
+    the batch of a step is a function of (seed, step, rank) only."""
 
-    def __init__(self, paths: list[str], sample_rate: int, crop_samples: int, seed: int, preload: bool = False):
-        self.paths, self.sr, self.crop, self.seed = paths, sample_rate, crop_samples, seed
+    def __init__(self, items: list[Utterance], sample_rate: int, crop_samples: int, seed: int,
+                 preload: bool = False):
+        self.items, self.sr, self.crop, self.seed = items, sample_rate, crop_samples, seed
         self.cache: dict[int, np.ndarray] | None = {} if preload else None
 
     def _load(self, j: int) -> np.ndarray:
-        from latentspeech.audio.io import load_audio
-
         if self.cache is None:
-            return load_audio(self.paths[j], self.sr)[0]
+            return load_utterance(self.items[j], self.sr)
         if j not in self.cache:
-            self.cache[j] = load_audio(self.paths[j], self.sr)[0]
+            self.cache[j] = load_utterance(self.items[j], self.sr)
         return self.cache[j]
 
     def batch(self, step: int, batch_size: int, rank: int = 0) -> Tensor:
         rng = np.random.default_rng([self.seed, step, rank])
         out = np.zeros((batch_size, 1, self.crop), dtype=np.float32)
-        for i, j in enumerate(rng.integers(len(self.paths), size=batch_size)):
+        for i, j in enumerate(rng.integers(len(self.items), size=batch_size)):
             wav = self._load(int(j))
             if len(wav) > self.crop:
                 start = int(rng.integers(len(wav) - self.crop + 1))
@@ -148,30 +149,28 @@ class LatentCropSampler:
     """Aligned crops of (audio [B, 1, F·hop], normalised latents [B, F, D]) from a latent dump of the same
     utterances; frame k ↔ samples [k·hop, (k + 1)·hop). The batch of a step is a function of (seed, step, rank)."""
 
-    def __init__(self, items: list[tuple[str, str]], latent_dir: str | Path, sample_rate: int, hop_length: int,
+    def __init__(self, items: list[Utterance], latent_dir: str | Path, sample_rate: int, hop_length: int,
                  crop_frames: int, seed: int):
         from latentspeech.data.datasets import read_latent_index
 
         index = read_latent_index(latent_dir)
-        self.items = [(p, index[u][0]) for u, p in items if u in index and index[u][1] >= crop_frames]
+        self.items = [(it, index[it.utt][0]) for it in items if it.utt in index and index[it.utt][1] >= crop_frames]
         if not self.items:
             raise DataDirError(f"{latent_dir} has no utterance of the training data dir with >= {crop_frames} frames")
         log.info("data.latents: %d of %d training utterances from %s", len(self.items), len(items), latent_dir)
         self.sr, self.hop, self.frames, self.seed = sample_rate, hop_length, crop_frames, seed
 
     def batch(self, step: int, batch_size: int, rank: int = 0) -> tuple[Tensor, Tensor]:
-        from latentspeech.audio.io import load_audio
-
         rng = np.random.default_rng([self.seed, step, rank, 1])
         f, hop = self.frames, self.hop
         wavs = np.zeros((batch_size, 1, f * hop), dtype=np.float32)
         lats = []
         for i, j in enumerate(rng.integers(len(self.items), size=batch_size)):
-            wav_path, lat_path = self.items[j]
-            wav, _ = load_audio(wav_path, self.sr)
+            item, lat_path = self.items[j]
+            wav = load_utterance(item, self.sr)
             z = np.load(lat_path)
             if z.shape[0] != -(-len(wav) // hop):
-                raise DataDirError(f"{lat_path} has {z.shape[0]} frames but its audio {wav_path} makes "
+                raise DataDirError(f"{lat_path} has {z.shape[0]} frames but its audio ('{item.utt}') makes "
                                    f"{-(-len(wav) // hop)}: the dump is of other audio or another VAE")
             start = int(rng.integers(z.shape[0] - f + 1))
             piece = wav[start * hop: (start + f) * hop]
@@ -203,19 +202,18 @@ def _exported_step(model_dir: Path) -> int | None:
 
 
 @torch.no_grad()
-def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+def compute_latent_stats(model: SigmaVAE, items: list[Utterance], max_utts: int,
+                         seed: int = 0) -> tuple[Tensor, Tensor]:
     """Per-dimension mean/std of μ over (a seeded sample of) utterances → ([D], [D])."""
-    from latentspeech.audio.io import load_audio
-
     model.eval()
     rng = np.random.default_rng(seed)
-    pick = rng.permutation(len(paths))[:max_utts]
+    pick = rng.permutation(len(items))[:max_utts]
     total = torch.zeros(model.latent_dim, dtype=torch.float64)
     total_sq = torch.zeros_like(total)
     count = 0
     device = model.latent_mean.device
     for j in pick:
-        wav, _ = load_audio(paths[j], model.sample_rate)
+        wav = load_utterance(items[j], model.sample_rate)
         if len(wav) < model.hop_length:
             continue
         mu = model.encode(torch.from_numpy(wav).to(device).view(1, 1, -1))[0].double().cpu()  # [N, D]
@@ -229,12 +227,12 @@ def compute_latent_stats(model: SigmaVAE, paths: list[str], max_utts: int, seed:
     return mean.float(), std.float()
 
 
-def export_vae(model: SigmaVAE, train_paths: list[str], out_dir: str | Path, stats_utts: int,
+def export_vae(model: SigmaVAE, train_items: list[Utterance], out_dir: str | Path, stats_utts: int,
                keep_stats: bool = False, step: int | None = None) -> Path:
     """Set `latent_mean`/`latent_std` from training audio (unless `keep_stats`: a frozen encoder keeps the ones
     its latent dumps were normalised with) and write the release model dir (`train_step: step` when given)."""
     if not keep_stats:
-        mean, std = compute_latent_stats(model, train_paths, stats_utts)
+        mean, std = compute_latent_stats(model, train_items, stats_utts)
         model.latent_mean.copy_(mean)
         model.latent_std.copy_(std)
     model.save_pretrained(str(out_dir), extra=None if step is None else {"train_step": int(step)})
@@ -294,8 +292,6 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
 
     `init_from` (a VAE model dir or name) warm-starts the generator's weights at step 0 (fresh discriminator,
     optimisers and schedules); ignored when `resume` finds a checkpoint."""
-    from latentspeech.audio.io import load_audio
-
     dist = init_distributed(cfg.train.device)
     device, tc = dist.device, cfg.train
     if device.type == "cuda":
@@ -309,9 +305,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                           "(and --init-from the VAE that made the latents)")
     exp = Path(exp_dir)
     seed_everything(tc.seed + dist.rank)
-    train_items = read_wav_list(data_dir)
-    train_paths = [p for _, p in train_items]
-    valid_items = read_wav_list(valid_dir)[: cfg.data.valid_utts] if valid_dir else train_items[: cfg.data.valid_utts]
+    train_items = read_utterance_list(data_dir)
+    valid_items = (read_utterance_list(valid_dir) if valid_dir else train_items)[: cfg.data.valid_utts]
 
     model = SigmaVAE(cfg.model).to(device)
     disc = Discriminators(cfg.loss.disc).to(device)
@@ -366,7 +361,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         n_g = sum(p.numel() for p in model.parameters())
         n_d = sum(p.numel() for p in disc.parameters())
         log.info("σ-VAE %.2fM parameters (discriminator %.2fM); %.2f Hz x %d dims; %d training utterances",
-                 n_g / 1e6, n_d / 1e6, model.frame_rate, model.latent_dim, len(train_paths))
+                 n_g / 1e6, n_d / 1e6, model.frame_rate, model.latent_dim, len(train_items))
 
     model_t, disc_t = model, disc
     if dist.distributed:
@@ -377,12 +372,12 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         disc_t = DDP(disc, device_ids=ids)
 
     crop = max(1, int(cfg.data.crop_seconds * cfg.model.sample_rate) // cfg.model.hop_length) * cfg.model.hop_length
-    sampler = CropSampler(train_paths, cfg.model.sample_rate, crop, tc.seed, preload=cfg.data.preload)
+    sampler = CropSampler(train_items, cfg.model.sample_rate, crop, tc.seed, preload=cfg.data.preload)
     latent_sampler = LatentCropSampler(train_items, cfg.data.latents, cfg.model.sample_rate, cfg.model.hop_length,
                                        crop // cfg.model.hop_length, tc.seed) if cfg.data.latents else None
     max_valid = int(cfg.data.valid_max_seconds * cfg.model.sample_rate)
-    valid_wavs = [torch.from_numpy(load_audio(p, cfg.model.sample_rate)[0][:max_valid]).view(1, 1, -1).to(device)
-                  for _, p in valid_items] if dist.is_main else []
+    valid_wavs = [torch.from_numpy(load_utterance(it, cfg.model.sample_rate)[:max_valid]).view(1, 1, -1).to(device)
+                  for it in valid_items] if dist.is_main else []
     logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist.is_main)
     lc = cfg.loss
     losses: list[float] = []
@@ -397,7 +392,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
             if step == tc.freeze_encoder_step + 1 and dist.is_main and not tc.freeze_encoder:
                 # the latents are final from here on: export now so latent dumps can start
                 # (not with train.freeze_encoder: that encoder and its statistics were final before step 1)
-                export_vae(model, train_paths, exp / "model", cfg.data.stats_utts)
+                export_vae(model, train_items, exp / "model", cfg.data.stats_utts)
                 model.train()
         t0 = time.perf_counter()
         latents = None
@@ -473,7 +468,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
             break
     if dist.is_main and last_step > 0 and (start < last_step or _exported_step(exp / "model") != last_step):
         # also when resumed with no steps left: the run that reached max_steps may have died while exporting
-        export_vae(model, train_paths, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder,
+        export_vae(model, train_items, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder,
                    step=last_step)
     logger.close()
     if dist.distributed:
