@@ -100,3 +100,33 @@ def test_layouts_are_recognised_and_not_mixed(tmp_path):
         combine_dirs([a], tmp_path / "one")
     with pytest.raises(InputError, match="one of the sources"):
         combine_dirs([a, lat], a)
+
+
+def _segments_dir(root: Path, spk: str) -> Path:
+    """One 1 s recording of a speaker cut into two utterances by a segments file."""
+    root.mkdir(parents=True)
+    sf.write(root / "rec.wav", np.linspace(-0.5, 0.5, 16000, dtype=np.float32), 16000)
+    DataDir(wav_scp={f"{spk}_rec": "rec.wav"}, text={f"{spk}_a": "hello", f"{spk}_b": "there"},
+            utt2spk={f"{spk}_a": spk, f"{spk}_b": spk},
+            segments={f"{spk}_a": (f"{spk}_rec", 0.0, 0.4), f"{spk}_b": (f"{spk}_rec", 0.4, 1.0)}).save(root)
+    return root
+
+
+def test_a_segments_dir_combines_with_a_dir_of_whole_files(tmp_path):
+    """Kaldi's combine_data.sh: a whole file becomes one segment of a recording named like its utterance."""
+    from latentspeech.data.dump import load_utterance, read_utterance_list
+
+    seg, whole = _segments_dir(tmp_path / "seg", "spk1"), _data_dir(tmp_path / "whole", "spk2", 2)
+    combine_dirs([seg, whole], tmp_path / "ab")
+    assert validate_data_dir(tmp_path / "ab", strict=True) == []
+    ab = DataDir.load(tmp_path / "ab")
+    assert ab.segments == {"spk1_a": ("spk1_rec", 0.0, 0.4), "spk1_b": ("spk1_rec", 0.4, 1.0),
+                           "spk2_0": ("spk2_0", 0.0, 0.1), "spk2_1": ("spk2_1", 0.0, 0.1)}
+    before = {it.utt: load_utterance(it, 16000) for d in (seg, whole) for it in read_utterance_list(d)}
+    after = {it.utt: load_utterance(it, 16000) for it in read_utterance_list(tmp_path / "ab")}
+    assert before.keys() == after.keys() and all(np.array_equal(before[u], after[u]) for u in before)
+    other = _segments_dir(tmp_path / "seg2", "spk3")
+    (other / "wav.scp").write_text("spk1_rec rec.wav\n")  # another recording under the same id
+    (other / "segments").write_text((other / "segments").read_text().replace("spk3_rec", "spk1_rec"))
+    with pytest.raises(InputError, match="recording 'spk1_rec' is in both"):
+        combine_dirs([seg, other], tmp_path / "twice")

@@ -76,3 +76,17 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
         perturb_tempo(src, tmp_path / "x", 0.8, every=0)
     with pytest.raises(Exception, match="does not exist|missing"):
         perturb_tempo(tmp_path / "nowhere", tmp_path / "x", 0.8)
+
+
+def test_a_segments_dir_is_copied_one_file_per_segment(tmp_path):
+    """Each copy is its segment's span at the new tempo, not the whole recording."""
+    src = tmp_path / "src"
+    src.mkdir()
+    tone = (0.3 * np.sin(2 * np.pi * 200 * np.arange(2 * SR) / SR)).astype(np.float32)
+    sf.write(src / "rec.wav", tone, SR)
+    DataDir(wav_scp={"rec": "rec.wav"}, text={"s_a": "one", "s_b": "two"}, utt2spk={"s_a": "s", "s_b": "s"},
+            segments={"s_a": ("rec", 0.0, 0.5), "s_b": ("rec", 0.5, 2.0)}).save(src)
+    new = DataDir.load(tmp_path / "fast") if main(["perturb-tempo", str(src), "--out", str(tmp_path / "fast"),
+                                                   "--factor", "1.25"]) == 0 else None
+    assert new is not None and new.segments is None and validate_data_dir(tmp_path / "fast", strict=True) == []
+    assert new.utt2dur == pytest.approx({"tempo1.25-s_a": 0.4, "tempo1.25-s_b": 1.2}, abs=0.02)

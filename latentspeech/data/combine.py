@@ -4,7 +4,8 @@ stages pass on: kaldi data dirs (`wav.scp text utt2spk ...`), phoneme dumps (`te
 
 Nothing is copied: audio and latent paths are written absolute, so the combined dir may live anywhere. Every
 source must be of the same layout; phoneme dumps must share one phoneme table and latent dumps one σ-VAE
-(identical `vocab.yaml` / `vae.yaml`), and an utterance id may occur in only one source.
+(identical `vocab.yaml` / `vae.yaml`), and an utterance id may occur in only one source. When some data dirs have
+a `segments` file, the whole files of the others become one segment each (recording id = utterance id), as in Kaldi.
 """
 
 from __future__ import annotations
@@ -58,6 +59,25 @@ def _same_file(sources: list[Path], name: str, what: str) -> Path:
     return first
 
 
+def _whole_file_segments(data: DataDir) -> dict[str, tuple[str, float, float]]:
+    """utt → (utt, 0, duration): a data dir of whole files as segments of recordings named like its utterances
+    (durations from utt2dur, else the file headers)."""
+    import soundfile as sf
+
+    out = {}
+    for utt in data.utt2spk:
+        if data.utt2dur is not None and utt in data.utt2dur:
+            seconds = float(data.utt2dur[utt])
+        else:
+            try:
+                seconds = sf.info(data.wav_path(utt)).duration
+            except Exception as e:  # noqa: BLE001 — soundfile raises several types
+                raise InputError(f"cannot read the duration of '{data.wav_path(utt)}' ({type(e).__name__}); "
+                                 f"run validate-data on {data.path} first") from None
+        out[utt] = (utt, 0.0, round(seconds, 3))
+    return out
+
+
 def _copy(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.copyfile(src, tmp)
@@ -79,10 +99,11 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
     out.mkdir(parents=True, exist_ok=True)
     if layout == "data":
         dirs = [DataDir.load(s) for s in srcs]
-        if any(d.segments is not None for d in dirs):
-            raise InputError("combining data dirs with a segments file is not supported")
+        segments = None
+        if any(d.segments is not None for d in dirs):  # Kaldi's combine_data.sh: whole files become one segment
+            segments = _merge([(s, d.segments or _whole_file_segments(d)) for s, d in zip(srcs, dirs)], "utterance")
         wav_scp = _merge([(s, {k: absolute_path(v, s) for k, v in d.wav_scp.items()}) for s, d in zip(srcs, dirs)],
-                         "utterance")
+                         "recording" if segments is not None else "utterance")
         every = all(d.utt2dur is not None for d in dirs)
         genders: dict[str, str] = {}
         if all(d.spk2gender is not None for d in dirs):
@@ -93,8 +114,8 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
         DataDir(wav_scp=wav_scp, text=_merge([(s, d.text) for s, d in zip(srcs, dirs)], "utterance"),
                 utt2spk=_merge([(s, d.utt2spk) for s, d in zip(srcs, dirs)], "utterance"),
                 utt2dur=_merge([(s, d.utt2dur) for s, d in zip(srcs, dirs)], "utterance") if every else None,
-                spk2gender=genders or None).save(out)
-        n = len(wav_scp)
+                segments=segments, spk2gender=genders or None).save(out)
+        n = sum(len(d.utt2spk) for d in dirs)
     elif layout == "phonemes":
         vocab = _same_file(srcs, "vocab.yaml", "phoneme dumps with other phoneme tables cannot be combined")
         text = _merge([(s, read_kaldi_file(s / "text")) for s in srcs], "utterance")

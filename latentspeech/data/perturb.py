@@ -16,7 +16,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from latentspeech.data.dump import read_wav_list
+from latentspeech.data.dump import Utterance, read_utterance_list
 from latentspeech.data.kaldi import DataDir, check_data_dir
 from latentspeech.errors import InputError
 
@@ -30,16 +30,22 @@ def tempo_prefix(factor: float) -> str:
     return f"tempo{factor:g}-"
 
 
-def tempo_copy(src: str | os.PathLike, dst: str | os.PathLike, factor: float) -> float:
-    """Write the audio file `src` at `factor` × its tempo (WSOLA, pitch kept; mono, same rate) to `dst` (.wav or
-    .flac); → the copy's duration in seconds."""
+def tempo_copy(src: str | os.PathLike | Utterance, dst: str | os.PathLike, factor: float) -> float:
+    """Write the audio file `src` (or an utterance: its span of a recording) at `factor` × its tempo (WSOLA, pitch
+    kept; mono, same rate) to `dst` (.wav or .flac); → the copy's duration in seconds."""
     import soundfile as sf
 
     from latentspeech.audio.dsp import time_stretch
     from latentspeech.audio.io import save_audio
+    from latentspeech.data.dump import load_utterance
 
-    wav, sr = sf.read(str(src), dtype="float32", always_2d=True)
-    out = time_stretch(wav.mean(axis=1), factor, sr)
+    if isinstance(src, Utterance):
+        sr = sf.info(src.path).samplerate
+        wav = load_utterance(src, sr)
+    else:
+        wav, sr = sf.read(str(src), dtype="float32", always_2d=True)
+        wav = wav.mean(axis=1)
+    out = time_stretch(wav, factor, sr)
     save_audio(dst, out, sr)
     return len(out) / sr
 
@@ -58,14 +64,12 @@ def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float,
         raise InputError(f"--nj must be ≥ 1, got {nj}")
     check_data_dir(src)
     data = DataDir.load(src)
-    if data.segments is not None:
-        raise InputError(f"{src} has segments: tempo copies need one audio file per utterance")
     prefix = tempo_prefix(factor)
     utts = data.utt_ids[every - 1::every]
     out = Path(out)
     (out / "wav").mkdir(parents=True, exist_ok=True)
-    wavs = dict(read_wav_list(src))  # relative paths resolved as dump-latents resolves them
-    sources = [wavs[u] for u in utts]
+    items = {it.utt: it for it in read_utterance_list(src)}  # a segments file's spans become files of their own
+    sources = [items[u] for u in utts]
     copies = [str((out / "wav" / f"{prefix}{u}.flac").resolve()) for u in utts]
     factors = [factor] * len(utts)
     if nj == 1:
