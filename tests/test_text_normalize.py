@@ -54,6 +54,8 @@ def test_numbers(text, expected):
     ("St. Louis is on Main St., far away.", "saint Louis is on Main street, far away."),
     ("We met on Oak Dr. Then he prayed to St. Paul.", "We met on Oak drive. Then he prayed to saint Paul."),
     ("He lives on Baker St. He is nice. Visit St. Paul.", "He lives on Baker street. He is nice. Visit saint Paul."),
+    ("Pope St. John Paul spoke to Mary Dr. Smith.", "Pope saint John Paul spoke to Mary doctor Smith."),
+    ("Go to Mulholland Dr. The view is nice.", "Go to Mulholland drive. The view is nice."),
     ("Apples, pears, etc.", "Apples, pears, et cetera."),
     ("Bring food, e.g. bread.", "Bring food, for example bread."),
     ("Smith vs. Jones", "Smith versus Jones"),

@@ -144,6 +144,14 @@ def _normalize_numbers(text: str) -> str:
     return re.sub(r"\d+", lambda m: _integer(m.group(0)), text)
 
 
+# Words that begin sentences far more often than they follow "Baker St." as part of a name.
+_SENTENCE_STARTERS = frozenset("""
+    a an the he she it i we you they this that these those there then but and so or yet his her its our their my
+    your after before when while later now in on at as if some all no yes what where why how who one it's i'm
+    we're they're he's she's there's let let's please today tomorrow yesterday soon meanwhile however
+""".split())
+
+
 def _expand_abbreviations(text: str) -> str:
     if "." not in text:
         return text
@@ -153,14 +161,17 @@ def _expand_abbreviations(text: str) -> str:
 
     text = re.sub(r"\b(" + "|".join(_TITLES) + r")\.(?=\s)", title, text, flags=re.IGNORECASE)
 
-    # Dr./St. are Doctor/Saint before a capitalised name ("St. Paul", "to Dr. Who"), else Drive/Street after a
-    # word ("Main St. is", "on Baker St. He left": after a name inside a sentence the capital starts a new one).
+    # Dr./St. are Doctor/Saint before a capitalised name ("St. Paul", "to Dr. Who", "Pope St. John"), else
+    # Drive/Street after a word ("Main St. is", "on Baker St. He left": after a name inside a sentence, a capital
+    # word that usually starts sentences starts a new one).
     def dr_st(m: re.Match) -> str:
         before, word, after = m.group(1), m.group(2).lower(), m.group(3)
-        next_capital = bool(re.match(r"\s+[A-Z]", after))
+        next_word = re.match(r"\s+([A-Z][\w']*)", m.string[m.start(3):])
         after_name = bool(before) and before[0].isupper() and not re.search(r"(^|[.!?][\"')\]]*)\s*$",
                                                                               m.string[: m.start()])
-        is_title = not before or (next_capital and not after_name)
+        new_sentence = after_name and next_word is not None and next_word.group(1).lower() in _SENTENCE_STARTERS
+        is_title = not before or (next_word is not None and not new_sentence)
+        next_capital = next_word is not None
         expanded = {"dr": ("doctor", "drive"), "st": ("saint", "street")}[word][0 if is_title else 1]
         sentence_end = not is_title and (m.end() == len(m.string) or next_capital)
         return (before or "") + expanded + ("." if sentence_end else "") + after
