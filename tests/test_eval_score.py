@@ -6,10 +6,12 @@ import logging
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from helpers_eval import SENTENCES, StubASR, StubEmbedder, espeak_corpus, needs_espeak, tone
 from latentspeech.errors import InputError
 from latentspeech.eval.meta import MetaEntry
+from latentspeech.eval.report import read_tsv
 from latentspeech.eval.score import score_sim, score_wer, summary_section, wer_scores
 
 
@@ -135,9 +137,7 @@ def test_resumed_rows_are_rescored_when_the_audio_or_the_reference_changed(gener
     tsv = tmp_path / "wer.tsv"
     score_wer(entries, gen, asr, tsv)
     assert asr.calls == 2
-    now = tsv.stat().st_mtime_ns
-    for path, ago in [(e.prompt_wav, 10) for e in entries] + [(gen / "u1.wav", 10), (tsv, 5), (gen / "u2.wav", 1)]:
-        os.utime(path, ns=(now - ago * 10**9,) * 2)  # u2 synthesised again after the rows were written
+    os.utime(gen / "u2.wav", ns=(tsv.stat().st_mtime_ns - 10**9,) * 2)  # u2 synthesised again (even if "older")
     entries[0] = MetaEntry("u1", "prompt", entries[0].prompt_wav, "one two four")  # u1's text edited in the list
     with caplog.at_level(logging.INFO):
         result = score_wer(entries, gen, asr, tsv)
@@ -150,6 +150,49 @@ def test_resumed_rows_are_rescored_when_the_audio_or_the_reference_changed(gener
     (gen / "u2.wav").unlink()  # gone now: its old row is not counted
     result = score_wer(entries, gen, asr, tsv)
     assert asr.calls == 3 and [r["utt"] for r in result.rows] == ["u1"] and result.missing == ["u2", "u3"]
+
+
+def test_rows_of_another_scorer_or_of_audio_rewritten_between_partial_runs_are_not_reused(generated, tmp_path):
+    entries, gen, asr = generated
+    tsv = tmp_path / "wer.tsv"
+    score_wer(entries[:1], gen, asr, tsv)
+    sf.write(gen / "u1.wav", np.zeros(800, np.float32), 16_000)  # u1 re-synthesised ...
+    score_wer(entries[1:2], gen, asr, tsv)  # ... then another part of the list scored: the file is newer than u1
+    assert asr.calls == 2
+    score_wer(entries, gen, asr, tsv)
+    assert asr.calls == 3  # u1 again
+    score_wer(entries, gen, asr, tsv, scorer="whisper:large-v3")
+    assert asr.calls == 5 and {r["scorer"] for r in read_tsv(tsv)[-2:]} == {"whisper:large-v3"}
+
+
+def test_sim_rows_follow_their_prompt_and_silence_fails(generated, tmp_path):
+    entries, gen, _ = generated
+    embedder, tsv = StubEmbedder(), tmp_path / "sim.tsv"
+    score_sim(entries, gen, embedder, tsv)
+    calls = embedder.calls
+    other = tmp_path / "other_prompt.wav"
+    sf.write(other, sf.read(entries[0].prompt_wav, dtype="float32")[0][::-1].copy(), 16_000)
+    moved = [MetaEntry(e.utt, e.prompt_text, other if e.utt == "u1" else e.prompt_wav, e.text) for e in entries]
+    score_sim(moved, gen, embedder, tsv)
+    assert embedder.calls == calls + 2  # u1 and its new prompt; u2's row still holds
+    sf.write(gen / "u2.wav", np.zeros(16_000, np.float32), 16_000)
+    result = score_sim(moved, gen, embedder, tsv)
+    assert "silent" in result.failed["u2"] and [r["utt"] for r in result.rows] == ["u1"]
+
+
+def test_sim_r_resynthesises_the_prompt_at_its_own_rate(generated, tmp_path):
+    entries, gen, _ = generated
+    prompt = tmp_path / "prompt24k.wav"
+    sf.write(prompt, np.sin(np.arange(24_000) * 0.05).astype(np.float32) * 0.3, 24_000)
+    rates = []
+
+    def resynthesize(wav, sr):
+        rates.append((sr, wav.size))
+        return wav, sr
+
+    score_sim([MetaEntry(e.utt, "p", prompt, e.text) for e in entries], gen, StubEmbedder(), tmp_path / "sim.tsv",
+              resynthesize=resynthesize)
+    assert rates == [(24_000, 24_000)]
 
 
 def test_sim_o_and_sim_r_with_a_stand_in_resynthesizer(generated, tmp_path):

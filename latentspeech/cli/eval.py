@@ -128,14 +128,31 @@ def _load_asr(args: argparse.Namespace, backend: str, model_dir: str | None):
     return load_asr(backend, model_dir, device=args.device, **options)
 
 
+def _identity(name: str, model_dir: str | None, weights: bool = False) -> str:
+    """What made a score row: the backend's name, its model dir (resolved) and, with `weights`, the stamp of the
+    dir's model.safetensors (a retrained VAE in the same dir is another resynthesizer)."""
+    if not model_dir:
+        return name
+    from latentspeech.errors import LatentSpeechError
+    from latentspeech.eval.score import file_stamp
+    from latentspeech.pretrained import resolve_model
+
+    try:
+        path = resolve_model(model_dir).resolve()
+    except LatentSpeechError:  # the backend that loads it reports a bad dir; here it is only a name
+        return f"{name}@{model_dir}"
+    return f"{name}@{path}" + (f"@{file_stamp(path / 'model.safetensors')}" if weights else "")
+
+
 def _run_wer(args: argparse.Namespace, entries, backend: str, model_dir: str | None) -> dict:
     from latentspeech.eval.report import update_summary
     from latentspeech.eval.score import score_wer, summary_section
 
     asr = _load_asr(args, backend, model_dir)
     out = Path(args.out_dir)
+    scorer = _identity(asr.name, model_dir) + (f" beam={args.beam_size}" if backend == "whisper" else "")
     result = score_wer(entries, args.gen_dir, asr, out / "wer.tsv", batch_size=args.batch_size, strict=args.strict,
-                       force=args.force, quiet=args.quiet)
+                       force=args.force, quiet=args.quiet, scorer=scorer)
     section = summary_section(result, ["wer", "cer"], asr.name, "wer.tsv", seed=args.seed)
     return update_summary(out, "wer", section, _header(args, len(entries)))
 
@@ -148,8 +165,10 @@ def _run_sim(args: argparse.Namespace, entries, backend: str, model_dir: str | N
     embedder = load_embedder(backend, model_dir, device=args.device)
     resynth = vae_resynthesizer(args.vae, device=args.device) if args.vae else None
     out = Path(args.out_dir)
+    scorer = _identity(embedder.name, model_dir) + (" vae=" + _identity("", args.vae, weights=True) if resynth else "")
     result = score_sim(entries, args.gen_dir, embedder, out / "sim.tsv", resynthesize=resynth,
-                       batch_size=args.batch_size, strict=args.strict, force=args.force, quiet=args.quiet)
+                       batch_size=args.batch_size, strict=args.strict, force=args.force, quiet=args.quiet,
+                       scorer=scorer)
     metrics = ["sim_o", "sim_r"] if resynth else ["sim_o"]
     section = summary_section(result, metrics, embedder.name, "sim.tsv", seed=args.seed)
     return update_summary(out, "sim", section, _header(args, len(entries)))

@@ -29,8 +29,11 @@ OUTSIDE = (0.8, 1.25)  # duration ratios outside this band count as "wrong tempo
 
 
 def count_letters(text: str) -> int:
-    """Letters (any script) in `text`: the unit of speaking rate (letters per speech second)."""
-    return len(re.findall(r"[^\W\d_]", text))
+    """Letters (any script) of `text` as the TTS reads it (numbers and symbols as words: `normalize_text`): the
+    unit of speaking rate (letters per speech second)."""
+    from latentspeech.text.normalize import normalize_text
+
+    return len(re.findall(r"[^\W\d_]", normalize_text(text)))
 
 
 def speech_seconds(wav: np.ndarray, sr: int, top_db: float = 40.0) -> float:
