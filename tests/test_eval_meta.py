@@ -28,6 +28,8 @@ def test_meta_round_trip_with_relative_paths(tmp_path):
     (["u1|p|a.wav|t", "", "u1|p|b.wav|t2"], r"meta.lst:3: duplicate utterance id 'u1' \(first on line 1\)"),
     (["u 1|p|a.wav|t"], r"meta.lst:1: utterance id"),
     (["u1|p|a.wav|"], r"meta.lst:1: empty text"),
+    (["u1|p|a.wav|Choose A | B or C."], r"meta.lst:1: ground-truth wav 'B or C.' of 'u1' is not an audio file name"),
+    (["u1|p | q|a.wav|t"], r"meta.lst:1: prompt_wav 'q' of 'u1' is not an audio file name"),
     ([], r"has no entries"),
 ])
 def test_meta_parse_errors_name_the_line(tmp_path, lines, message):

@@ -139,7 +139,7 @@ def test_resumed_rows_are_rescored_when_the_audio_or_the_reference_changed(gener
     assert asr.calls == 2
     os.utime(gen / "u2.wav", ns=(tsv.stat().st_mtime_ns - 10**9,) * 2)  # u2 synthesised again (even if "older")
     entries[0] = MetaEntry("u1", "prompt", entries[0].prompt_wav, "one two four")  # u1's text edited in the list
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="latentspeech"):
         result = score_wer(entries, gen, asr, tsv)
     # u1 is recomputed from its stored transcript (no ASR), u2 is transcribed again
     assert asr.calls == 3 and "1 utterances already in" in caplog.text and "(1 recomputed" in caplog.text

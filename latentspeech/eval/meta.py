@@ -42,6 +42,9 @@ def _resolve(path: str, base: Path) -> Path:
     return p if p.is_absolute() else Path(os.path.normpath(base / p))
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au", ".sph")
+
+
 def read_meta(path: str | Path) -> list[MetaEntry]:
     """Parse a meta list; InputError names the line of the first malformed entry. Blank lines are skipped."""
     path = Path(path)
@@ -71,6 +74,10 @@ def read_meta(path: str | Path) -> list[MetaEntry]:
                 raise InputError(f"{where}: empty text for '{utt}'")
             seen[utt] = lineno
             gt = fields[4] if len(fields) == 5 and fields[4] else None
+            for name, value in (("prompt_wav", prompt_wav), ("ground-truth wav", gt)):
+                if value is not None and Path(value).suffix.lower() not in AUDIO_SUFFIXES:
+                    raise InputError(f"{where}: {name} {value!r} of '{utt}' is not an audio file name "
+                                     f"({', '.join(AUDIO_SUFFIXES)}); is there a '|' in a text?")
             entries.append(MetaEntry(utt, prompt_text, _resolve(prompt_wav, base), text,
                                      _resolve(gt, base) if gt else None))
     if not entries:
