@@ -39,6 +39,8 @@ __all__ = [
     "cosine_schedule",
     "deadline_after",
     "on_any_rank",
+    "mark_finished",
+    "config_differences",
     "rng_state",
     "set_rng_state",
     "resume_rng",
@@ -136,6 +138,31 @@ def on_any_rank(flag: bool, distributed: bool, device: torch.device) -> bool:
     t = torch.tensor([float(flag)], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return t.item() > 0
+
+
+def mark_finished(exp_dir: str | os.PathLike, step: int | None, max_steps: int) -> None:
+    """`<exp_dir>/finished` (holding the step) exists exactly when the run reached `max_steps`: recipes mark a
+    training stage done only then, so a run stopped by `train.max_minutes` resumes on the next call. `step`
+    None (a run starting) removes a stale mark."""
+    path = Path(exp_dir) / "finished"
+    if step is None or step < max_steps:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f"finished.{os.getpid()}.tmp")
+    tmp.write_text(f"{step}\n")
+    os.replace(tmp, path)
+
+
+def config_differences(saved: dict[str, Any], wanted: dict[str, Any], prefix: str = "") -> list[str]:
+    """'key: saved → wanted' for every leaf where two config dicts differ (nested keys dotted)."""
+    out = []
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} → {b!r}")
+    return out
 
 
 def cosine_schedule(warmup_steps: int, max_steps: int, min_ratio: float = 0.1):

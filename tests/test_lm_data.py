@@ -146,7 +146,7 @@ def test_training_path_imports_no_audio_or_phonemizer_stack():
     assert out.stdout.strip() == "[]"
 
 
-def test_train_lm_stops_at_its_time_budget_and_resumes(dump, tmp_path, caplog):
+def test_train_lm_stops_at_its_time_budget_and_resumes(dump, tmp_path, caplog, capsys):
     phn, lat, _ = dump
     exp = tmp_path / "exp"
     args = ["train-lm", "--config", "egs/synth/tts1/conf/lm_tiny.yaml", "--data", str(phn), "--latents", str(lat),
@@ -154,11 +154,18 @@ def test_train_lm_stops_at_its_time_budget_and_resumes(dump, tmp_path, caplog):
     assert main(args + ["--set", "train.max_minutes=0.000001"]) == 0  # out of time after the first step
     assert any("max_minutes" in r.getMessage() for r in caplog.records)
     assert [p.name for p in (exp / "checkpoints").glob("step_*.pt")] == ["step_00000001.pt"]
+    assert not (exp / "finished").exists()  # a recipe must not mark this stage done
+    config = (exp / "config.yaml").read_text()
+    assert main(args + ["--set", "model.d_model=32", "--resume"]) == 1  # another model: one line, nothing written
+    err = capsys.readouterr().err
+    assert "was trained with another model config (d_model: 64 → 32" in err.splitlines()[-1] and "Traceback" not in err
+    assert (exp / "config.yaml").read_text() == config
     # resumed with an EMA the checkpoint lacks: it starts from the resumed weights (decay 1 keeps it there)
     assert main(args + ["--set", "train.max_steps=3", "--set", "train.ema_decay=1.0", "--resume"]) == 0
     first = torch.load(exp / "checkpoints" / "step_00000001.pt", weights_only=True)
     state = torch.load(exp / "checkpoints" / "step_00000003.pt", weights_only=True)
     assert state["step"] == 3 and state["ema"].keys() <= first["model"].keys()
+    assert (exp / "finished").read_text() == "3\n"
     for name, ema in state["ema"].items():
         torch.testing.assert_close(ema, first["model"][name].float())
 

@@ -72,9 +72,14 @@ def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
     assert len(losses) == 1  # the deadline had passed after the first step
     assert [p.name for p in Checkpointer(tmp_path / "exp").list()] == ["step_00000001.pt"]
     assert (tmp_path / "exp" / "model" / "config.yaml").is_file()
+    assert not (tmp_path / "exp" / "finished").exists()  # a recipe must not mark this stage done
     cfg.train.max_minutes = 0.0
     cfg.train.max_steps = 3
+    with pytest.raises(ConfigError, match=r"another model/discriminator config \(loss.disc.msstft_filters: "):
+        train_vae(tiny_train_config(["train.max_steps=3", "loss.disc.msstft_filters=6"]), str(data),
+                  str(tmp_path / "exp"), resume=True)
     assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 2  # steps 2 and 3
+    assert (tmp_path / "exp" / "finished").read_text() == "3\n"
     with pytest.raises(ConfigError, match="already has checkpoints; pass --resume"):
         train_vae(cfg, str(data), str(tmp_path / "exp"))  # a fresh run would prune this run's checkpoints
     model_config = tmp_path / "exp" / "model" / "config.yaml"
@@ -83,6 +88,20 @@ def test_max_minutes_stops_saves_and_exports_a_resumable_run(tmp_path):
     assert len(train_vae(cfg, str(data), str(tmp_path / "exp"), resume=True)) == 0
     assert "train_step: 3" in model_config.read_text()
     assert SigmaVAE.from_pretrained(str(tmp_path / "exp" / "model")).latent_dim == cfg.model.latent_dim
+
+
+def test_validation_leaves_out_clips_shorter_than_a_frame(tmp_path, caplog):
+    import soundfile as sf
+
+    from latentspeech.vae.train import train_vae
+
+    torch.set_num_threads(1)
+    data, valid = make_data_dir(tmp_path / "data", n=2), make_data_dir(tmp_path / "valid", n=2)
+    sf.write(valid / "wav" / "utt0.wav", np.zeros(100, np.float32) + 0.1, 16_000)  # 100 samples < hop
+    cfg = tiny_train_config(["train.max_steps=2", "train.save_every=2", "train.valid_every=1"])
+    train_vae(cfg, str(data), str(tmp_path / "exp"), valid_dir=str(valid))
+    assert "1 validation utterances are shorter than one latent frame and left out: utt0" in caplog.text
+    assert (tmp_path / "exp" / "finished").is_file()
 
 
 @pytest.mark.slow

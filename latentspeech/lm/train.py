@@ -23,14 +23,15 @@ from typing import Callable
 import torch
 from torch import nn
 
-from latentspeech.config import config_to_dict, dump_config
+from latentspeech.config import config_from_dict, config_to_dict, dump_config
 from latentspeech.data.batching import DynamicBatchSampler
 from latentspeech.data.datasets import LMDataConfig, LMDataset, collate_lm, read_map
 from latentspeech.errors import ConfigError, DataDirError, LatentSpeechError
 from latentspeech.lm.model import LatentLM, LMConfig
 from latentspeech.training import load_init_weights as _load_init_weights
-from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, cosine_schedule, deadline_after,
-                                   init_distributed, on_any_rank, resume_rng, rng_state, seed_everything)
+from latentspeech.training import (Checkpointer, StepLogger, StepProfiler, config_differences, cosine_schedule,
+                                   deadline_after, init_distributed, mark_finished, on_any_rank, resume_rng,
+                                   rng_state, seed_everything)
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +210,15 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
         raise ConfigError(f"model.latent_dim is {mc.latent_dim} but the latents in {latent_dir} have "
                           f"{dataset.latent_dim} dims; pass --set model.latent_dim={dataset.latent_dim}")
 
+    if state is not None:  # before anything is written: a refused resume leaves the run as it was
+        saved = config_from_dict(state["config"], LMTrainConfig, str(ckpt.latest_path()))
+        changed = config_differences(config_to_dict(saved.model), config_to_dict(mc))
+        if changed:
+            raise ConfigError(f"{ckpt.latest_path()} was trained with another model config ({'; '.join(changed)}); "
+                              "use the same --config/--set or a new --exp-dir")
     if dist_info.is_main:
         exp.mkdir(parents=True, exist_ok=True)
+        mark_finished(exp, None, tc.max_steps)
         dump_config(config, exp / "config.yaml")
         shutil.copyfile(vocab_path, exp / "vocab.yaml")
         shutil.copyfile(Path(latent_dir) / "vae.yaml", exp / "vae.yaml")
@@ -328,5 +336,6 @@ def train_lm(config: LMTrainConfig, phn_dir: str, latent_dir: str, exp_dir: str,
     if dist_info.distributed:
         torch.distributed.barrier()
     if dist_info.is_main:
+        mark_finished(exp, step, tc.max_steps)
         log.info("finished at step %d; checkpoint %s", step, last)
     return last

@@ -24,10 +24,11 @@ from torch import Tensor
 
 from latentspeech.config import config_from_dict, config_to_dict, dump_config
 from latentspeech.data.dump import Utterance, load_utterance, read_utterance_list
-from latentspeech.errors import CheckpointError, ConfigError, DataDirError
+from latentspeech.errors import CheckpointError, ConfigError, DataDirError, LatentSpeechError
 from latentspeech.training import load_init_weights as _load_init_weights
-from latentspeech.training import (Checkpointer, StepLogger, cosine_schedule, deadline_after, init_distributed,
-                                   on_any_rank, resume_rng, rng_state, seed_everything)
+from latentspeech.training import (Checkpointer, StepLogger, config_differences, cosine_schedule, deadline_after,
+                                   init_distributed, mark_finished, on_any_rank, resume_rng, rng_state,
+                                   seed_everything)
 from latentspeech.vae.discriminators import DiscConfig, Discriminators
 from latentspeech.vae.losses import (MultiResolutionMelLoss, MultiResolutionSTFTLoss, discriminator_loss,
                                      feature_matching_loss, generator_loss)
@@ -201,6 +202,22 @@ def _exported_step(model_dir: Path) -> int | None:
         return None
 
 
+def _validation_clips(items: list[Utterance], sample_rate: int, hop_length: int, max_samples: int) -> list[np.ndarray]:
+    """The validation utterances' audio (at most `max_samples` each); clips shorter than one latent frame are left
+    out with a warning (they cannot be encoded: validation would stop the run before its checkpoint)."""
+    clips, short = [], []
+    for item in items:
+        wav = load_utterance(item, sample_rate)[:max_samples]
+        if len(wav) >= hop_length:
+            clips.append(wav)
+        else:
+            short.append(item.utt)
+    if short:
+        log.warning("%d validation utterances are shorter than one latent frame and left out: %s", len(short),
+                    ", ".join(short[:5]) + (", ..." if len(short) > 5 else ""))
+    return clips
+
+
 @torch.no_grad()
 def compute_latent_stats(model: SigmaVAE, items: list[Utterance], max_utts: int,
                          seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -331,9 +348,13 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
                     "--init-from weights" if init_from is not None else "scratch")
     if state is not None:
         saved = config_from_dict(state["config"], VAETrainConfig, str(ckpt.latest_path()))
-        if saved.model != cfg.model:
-            raise ConfigError(f"{ckpt.latest_path()} was trained with another model config; "
-                              "use the same --config/--set or a new --exp-dir")
+        def shapes(c: VAETrainConfig) -> dict:  # what the saved weights' shapes depend on
+            return {"model": config_to_dict(c.model), "loss": {"disc": config_to_dict(c.loss.disc)}}
+
+        changed = config_differences(shapes(saved), shapes(cfg))
+        if changed:
+            raise ConfigError(f"{ckpt.latest_path()} was trained with another model/discriminator config "
+                              f"({'; '.join(changed)}); use the same --config/--set or a new --exp-dir")
         model.load_state_dict(state["model"])
         disc.load_state_dict(state["disc"])
         opt_g.load_state_dict(state["opt_g"])
@@ -356,6 +377,7 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         log.info("encoder frozen (train.freeze_encoder): only the decoder trains; latent statistics are kept")
     if dist.is_main:
         exp.mkdir(parents=True, exist_ok=True)
+        mark_finished(exp, None, tc.max_steps)
         dump_config(cfg, exp / "config.yaml")
         log.info("config:\n%s", dump_config(cfg))
         n_g = sum(p.numel() for p in model.parameters())
@@ -376,8 +398,9 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
     latent_sampler = LatentCropSampler(train_items, cfg.data.latents, cfg.model.sample_rate, cfg.model.hop_length,
                                        crop // cfg.model.hop_length, tc.seed) if cfg.data.latents else None
     max_valid = int(cfg.data.valid_max_seconds * cfg.model.sample_rate)
-    valid_wavs = [torch.from_numpy(load_utterance(it, cfg.model.sample_rate)[:max_valid]).view(1, 1, -1).to(device)
-                  for it in valid_items] if dist.is_main else []
+    valid_wavs = [torch.from_numpy(w).view(1, 1, -1).to(device)
+                  for w in _validation_clips(valid_items, cfg.model.sample_rate, cfg.model.hop_length, max_valid)
+                  ] if dist.is_main else []
     logger = StepLogger(exp, tc.max_steps, tc.log_every, enabled=dist.is_main)
     lc = cfg.loss
     losses: list[float] = []
@@ -444,7 +467,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         losses.append(loss_g.item())
         scalars.update(loss=losses[-1], gnorm=float(gnorm), lr=sched_g.get_last_lr()[0])
         if not math.isfinite(losses[-1]):
-            raise RuntimeError(f"loss is {losses[-1]} at step {step}; lower optim.lr or resume from an earlier step")
+            raise LatentSpeechError(f"loss is {losses[-1]} at step {step}; check the audio for NaN/Inf, lower "
+                                    "optim.lr or resume from an earlier step")
         means = logger.update(step, scalars)
         if means is not None and step % tc.log_every == 0 and dist.is_main:
             log.debug("data loading %.3f s/step", t_data / tc.log_every)
@@ -470,6 +494,8 @@ def train_vae(cfg: VAETrainConfig, data_dir: str, exp_dir: str, valid_dir: str |
         # also when resumed with no steps left: the run that reached max_steps may have died while exporting
         export_vae(model, train_items, exp / "model", cfg.data.stats_utts, keep_stats=tc.freeze_encoder,
                    step=last_step)
+    if dist.is_main:
+        mark_finished(exp, last_step, tc.max_steps)
     logger.close()
     if dist.distributed:
         torch.distributed.barrier()
