@@ -288,3 +288,14 @@ def test_relative_audio_paths_resolve_against_the_data_dir_or_the_working_dir(da
     assert validate_data_dir(tmp_path / "elsewhere" / "sub") == []
     assert all(Path(p).is_absolute() for p in sub.wav_scp.values())
     assert "audio files do not exist" in validate_data_dir(data_dir)[0]  # neither: reported, not crashed
+
+
+def test_speaker_ids_that_prefix_each_other_are_reported_as_kaldi_does(tmp_path):
+    """LibriTTS-style '19_...' and '198_...': byte order puts 198_ first, sorting by speaker puts 19 first."""
+    utts = {"198_1_0": "198", "19_1_0": "19"}
+    (tmp_path / "a.wav").write_bytes(b"")
+    DataDir(wav_scp={u: str(tmp_path / "a.wav") for u in utts}, text={u: "hi" for u in utts}, utt2spk=utts).save(
+        tmp_path / "d")
+    problems = validate_data_dir(tmp_path / "d", strict=True)
+    assert any("utterance order differs from the speaker order (first at '198_1_0'" in p for p in problems)
+    assert not any("speaker order" in p for p in validate_data_dir(tmp_path / "d"))  # a warning unless --strict

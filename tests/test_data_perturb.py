@@ -90,3 +90,13 @@ def test_a_segments_dir_is_copied_one_file_per_segment(tmp_path):
                                                    "--factor", "1.25"]) == 0 else None
     assert new is not None and new.segments is None and validate_data_dir(tmp_path / "fast", strict=True) == []
     assert new.utt2dur == pytest.approx({"tempo1.25-s_a": 0.4, "tempo1.25-s_b": 1.2}, abs=0.02)
+
+
+def test_copies_are_never_written_over_their_source(tmp_path):
+    from latentspeech.data.perturb import perturb_tempo
+
+    src = _data_dir(tmp_path / "src")
+    before = (src / "wav.scp").read_text()
+    with pytest.raises(InputError, match="is the source data dir"):
+        perturb_tempo(src, src / ".." / "src", 0.9)
+    assert (src / "wav.scp").read_text() == before

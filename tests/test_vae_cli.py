@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from latentspeech.cli import main
+from latentspeech.errors import InputError
 
 from helpers_vae import make_data_dir, make_model_dir, speechy_wav
 
@@ -167,3 +168,53 @@ def test_dump_latents_in_shards_writes_normalised_float16_latents_and_index(tmp_
     mtime = (out / scp["utt1"]).stat().st_mtime_ns
     assert main(base) == 0  # resumable: nothing re-encoded
     assert (out / scp["utt1"]).stat().st_mtime_ns == mtime
+
+
+def test_bad_segments_give_one_line_errors_that_name_the_utterance(tmp_path, vae_dir, capsys, caplog):
+    from latentspeech.data.dump import load_utterance, read_utterance_list
+    from latentspeech.data.kaldi import validate_data_dir
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rec = speechy_wav(2.0, seed=5)
+    rec[20_000] = np.nan
+    sf.write(data / "rec.wav", rec, 16_000, subtype="FLOAT")
+    (data / "wav.scp").write_text("rec rec.wav\n")
+    (data / "utt2spk").write_text("a s\nb s\n")
+    (data / "segments").write_text("a rec 0.00 0.80\nb rec 0.80 2.20\n")  # b: past the end by 0.2 s, with a NaN
+    a, b = read_utterance_list(data)
+    assert len(load_utterance(a, 16_000)) == 12_800
+    with pytest.raises(InputError, match=r"segment 0.8-2.2 s of '.*rec.wav' \(utterance 'b'\) contains NaN"):
+        load_utterance(b, 16_000)
+    assert "ends 0.20 s after its recording: cut at its end" in caplog.text
+    with pytest.raises(InputError, match=r"\(utterance 'b'\) ends 0.80 s after its recording \(2.00 s\)"):
+        load_utterance(b._replace(span=(0.8, 2.8)), 16_000)
+    (data / "segments").write_text("a rec 0.00 0.80\nb rec 0.80 2.60\n")
+    assert any("segments: 1 segments end more than 0.5 s after their recording" in p for p in validate_data_dir(data))
+    for bad in ("a rec 0.00\n", "a rec 1.0 0.5\n", "a rec zero 0.5\n"):
+        (data / "segments").write_text(bad + "b rec 0.80 1.90\n")
+        assert main(["dump-latents", "--data", str(data), "--vae", str(vae_dir), "--out", str(tmp_path / "d")]) == 1
+        err = capsys.readouterr().err
+        assert f"'a {bad.split(' ', 1)[1].strip()}' is not '<utt> <recording> <start> <end>'" in err
+        assert "Traceback" not in err
+
+
+def test_short_utterances_of_a_causal_seanet_vae_are_encoded_alone(tmp_path):
+    """encodec's causal convs reflect-pad inputs shorter than their padding: batch padding would leak in."""
+    from latentspeech.data.dump import dump_latents
+    from latentspeech.vae.model import SigmaVAE
+
+    from helpers_vae import make_model_dir
+
+    vae_dir = make_model_dir(tmp_path / "vae", backbone="seanet", causal=True, ratios=(8, 5, 4, 4), n_filters=4, lstm=0)
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    data = tmp_path / "data"
+    (data / "wav").mkdir(parents=True)
+    short, long = speechy_wav(0.1, seed=1), speechy_wav(1.5, seed=2)
+    sf.write(data / "wav" / "s.wav", short, 16_000, subtype="FLOAT")
+    sf.write(data / "wav" / "t.wav", long, 16_000, subtype="FLOAT")
+    (data / "wav.scp").write_text(f"s {data}/wav/s.wav\nt {data}/wav/t.wav\n")
+    out = dump_latents(data, vae_dir, tmp_path / "dump")
+    with torch.no_grad():
+        alone = vae.encode(torch.from_numpy(short).view(1, 1, -1), normalize=True)[0].numpy()
+    np.testing.assert_array_equal(np.load(out / "latents" / "s.npy"), alone.astype(np.float16))

@@ -96,6 +96,9 @@ class Utterance(NamedTuple):
     seconds: float                    # duration, for batching before any audio is read
 
 
+MAX_SEGMENT_OVERSHOOT = 0.5  # seconds a segment may run past its recording's end (cut there, with a warning)
+
+
 def read_utterance_list(data_dir: str | Path) -> list[Utterance]:
     """Every utterance of a data dir with its audio: one file each, or a span of a recording (`segments`);
     durations from utt2dur, segments or the file headers (the audio itself is read only when encoded)."""
@@ -107,14 +110,36 @@ def read_utterance_list(data_dir: str | Path) -> list[Utterance]:
     if (data_dir / "segments").is_file():
         items = []
         for utt, rest in read_kaldi_file(data_dir / "segments").items():
-            rec, start, end = rest.split()
+            rec, start, end = _segment_fields(data_dir / "segments", utt, rest)
             if rec not in recordings:
                 raise DataDirError(f"{data_dir}/segments: utterance '{utt}' is in recording '{rec}', which wav.scp "
                                    "does not list")
-            items.append(Utterance(utt, recordings[rec], (float(start), float(end)), float(end) - float(start)))
+            items.append(Utterance(utt, recordings[rec], (start, end), end - start))
         return items
-    return [Utterance(utt, path, None, float(utt2dur[utt]) if utt in utt2dur else _header_seconds(path))
-            for utt, path in recordings.items()]
+    return [Utterance(utt, path, None, _seconds(data_dir / "utt2dur", utt, utt2dur[utt]) if utt in utt2dur
+                      else _header_seconds(path)) for utt, path in recordings.items()]
+
+
+def _segment_fields(path: Path, utt: str, value: str) -> tuple[str, float, float]:
+    """'<recording> <start> <end>' with 0 ≤ start < end, or DataDirError naming the utterance."""
+    fields = value.split()
+    try:
+        rec, start, end = fields[0], float(fields[1]), float(fields[2])
+        ok = len(fields) == 3 and 0 <= start < end
+    except (IndexError, ValueError):
+        ok = False
+    if not ok:
+        raise DataDirError(f"{path}: '{utt} {value}' is not '<utt> <recording> <start> <end>' with 0 <= start < end "
+                           f"seconds; run `latentspeech validate-data {path.parent}`")
+    return rec, start, end
+
+
+def _seconds(path: Path, utt: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise DataDirError(f"{path}: '{utt} {value}' is not '<utt> <seconds>'; rerun validate-data to rewrite it "
+                           "from the audio") from None
 
 
 def _header_seconds(path: str) -> float:
@@ -137,13 +162,23 @@ def load_utterance(item: Utterance, sample_rate: int) -> np.ndarray:
 
     from latentspeech.audio.io import resample, to_mono
 
+    what = f"segment {item.span[0]:g}-{item.span[1]:g} s of '{item.path}' (utterance '{item.utt}')"
     try:
-        sr = sf.info(item.path).samplerate
+        info = sf.info(item.path)
+        sr = info.samplerate
         start, end = (int(round(t * sr)) for t in item.span)
         data, sr = sf.read(item.path, start=start, stop=end, dtype="float32", always_2d=True)
     except Exception as e:  # noqa: BLE001 — soundfile raises several types
-        raise InputError(f"cannot read segment {item.span[0]:g}-{item.span[1]:g} s of '{item.path}' for "
-                         f"utterance '{item.utt}' ({type(e).__name__}); use wav/flac recordings") from None
+        raise InputError(f"cannot read {what} ({type(e).__name__}); use wav/flac recordings") from None
+    overshoot = (end - info.frames) / sr
+    if overshoot > MAX_SEGMENT_OVERSHOOT:  # Kaldi's extract-segments: --max-overshoot 0.5
+        raise InputError(f"{what} ends {overshoot:.2f} s after its recording ({info.frames / sr:.2f} s); fix segments")
+    if overshoot > 0:
+        log.warning("%s ends %.2f s after its recording: cut at its end", what, overshoot)
+    if data.size == 0:
+        raise InputError(f"{what} is empty: it starts after its recording ends")
+    if not np.isfinite(data).all():
+        raise InputError(f"{what} contains NaN/Inf samples; re-export the recording from the source")
     return resample(to_mono(np.ascontiguousarray(data.T)), sr, sample_rate)
 
 
@@ -164,9 +199,10 @@ def _encode_items(items: list[Utterance], vae_dir: str, out: str, max_batch_seco
     for item in items:
         if 0 < item.seconds < min_seconds:
             raise InputError(_too_short(item.utt, item.path, item.seconds, min_seconds))
-    # a batch zero-pads its shorter utterances: harmless for a causal encoder, whose frames never see later
-    # samples; a non-causal one would change their last frames, so it encodes each utterance alone
-    shared = vae.config.causal
+    # a batch zero-pads its shorter utterances: harmless for the causal ConvNeXt encoder, whose frames never see
+    # later samples; a non-causal one would change their last frames, and encodec's causal SEANet reflect-pads
+    # short inputs (under ~0.4 s) across that padding, so those encode each utterance alone
+    shared = vae.config.causal and vae.config.backbone == "convnext"
     batches: list[list[Utterance]] = [[]]
     for item in sorted(items, key=lambda it: it.seconds):  # padded batch size ≈ count × longest
         cur = batches[-1]

@@ -301,9 +301,11 @@ def _validate_utt2dur(utt2dur: Mapping[str, str], problems: list[str]) -> None:
                         f"delete utt2dur to recompute it")
 
 
-def _validate_segments(segments: Mapping[str, str], wav_scp: Mapping[str, str], problems: list[str],
+def _validate_segments(segments: Mapping[str, str], wav_scp: Mapping[str, str], base: Path, problems: list[str],
                        warnings: list[str]) -> None:
-    bad, unknown = [], []
+    import soundfile as sf
+
+    bad, unknown, past_end, lengths = [], [], [], {}
     for utt, value in segments.items():
         parts = value.split()
         try:
@@ -314,6 +316,17 @@ def _validate_segments(segments: Mapping[str, str], wav_scp: Mapping[str, str], 
             bad.append(f"'{utt}' = '{value}'")
         elif parts[0] not in wav_scp:
             unknown.append(f"'{utt}' → '{parts[0]}'")
+        else:
+            if parts[0] not in lengths:
+                try:
+                    lengths[parts[0]] = sf.info(str(resolve_path(wav_scp[parts[0]], base))).duration
+                except Exception:  # noqa: BLE001 — a missing or unreadable file is reported by the path check
+                    lengths[parts[0]] = math.inf
+            if float(parts[2]) > lengths[parts[0]] + 0.5:  # Kaldi's extract-segments --max-overshoot
+                past_end.append(f"'{utt}' ends at {float(parts[2]):g} s, '{parts[0]}' at {lengths[parts[0]]:.2f} s")
+    if past_end:
+        problems.append(f"segments: {len(past_end)} segments end more than 0.5 s after their recording: "
+                        f"{_examples(past_end, quote=False)}")
     if bad:
         problems.append(f"segments: {len(bad)} lines are not '<utt> <recording> <start> <end>' with "
                         f"0 <= start < end: {_examples(bad, quote=False)}")
@@ -367,7 +380,7 @@ def validate_data_dir(path: str | os.PathLike, strict: bool = False) -> list[str
         if utt2spk is not None:
             _compare_ids("utt2spk", utt2spk, "segments", files["segments"], problems)
         if "wav.scp" in files:
-            _validate_segments(files["segments"], files["wav.scp"], problems, warnings)
+            _validate_segments(files["segments"], files["wav.scp"], path, problems, warnings)
     elif "wav.scp" in files and utt2spk is not None:
         _compare_ids("utt2spk", utt2spk, "wav.scp", files["wav.scp"], problems)
     if "wav.scp" in files:
@@ -392,6 +405,12 @@ def validate_data_dir(path: str | os.PathLike, strict: bool = False) -> list[str
         if not_prefix:
             warnings.append(f"utt2spk: {len(not_prefix)} utterance ids do not start with their speaker id: "
                             f"{_examples(not_prefix)} (Kaldi tools expect speaker-id prefixes)")
+        by_speaker = sorted(utt2spk, key=lambda u: (_c_key(utt2spk[u]), _c_key(u)))
+        if not not_prefix and by_speaker != sorted(utt2spk, key=_c_key):
+            first = next(u for u, v in zip(sorted(utt2spk, key=_c_key), by_speaker) if u != v)
+            warnings.append(f"utt2spk: the utterance order differs from the speaker order (first at '{first}'; "
+                            "Kaldi's validate_data_dir.sh rejects this: a speaker id that is a prefix of another, "
+                            "like '19' and '198', needs a separator that sorts before digits, e.g. '19-...')")
     if "spk2gender" in files and utt2spk is not None:
         _compare_ids("utt2spk", set(utt2spk.values()), "spk2gender", files["spk2gender"], problems, "speakers")
         bad = [s for s, g in files["spk2gender"].items() if g not in ("m", "f")]

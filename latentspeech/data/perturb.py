@@ -62,6 +62,9 @@ def perturb_tempo(src: str | os.PathLike, out: str | os.PathLike, factor: float,
         raise InputError(f"--every must be ≥ 1, got {every}")
     if nj < 1:
         raise InputError(f"--nj must be ≥ 1, got {nj}")
+    if Path(out).resolve() == Path(src).resolve():
+        raise InputError(f"--out {out} is the source data dir; write the copies to a new dir and combine them with "
+                         "`latentspeech combine-data`")
     check_data_dir(src)
     data = DataDir.load(src)
     prefix = tempo_prefix(factor)
