@@ -138,6 +138,31 @@ def test_a_dump_resumes_only_with_the_vae_that_began_it(tmp_path, vae_dir, capsy
     assert main(base + ["--vae", str(other)]) == 0  # the same VAE resumes (nothing left to do)
 
 
+def test_a_dump_resumes_and_combines_across_a_decoder_retrained_on_a_frozen_encoder(tmp_path, vae_dir):
+    """train.freeze_encoder_step exports mid-run so dumps can start; the final export changes the decoder only."""
+    from latentspeech.data.combine import combine_dirs
+    from latentspeech.data.dump import encoder_digest
+    from latentspeech.vae.model import SigmaVAE
+
+    data = make_data_dir(tmp_path / "data", n=2)
+    final = tmp_path / "final"
+    vae = SigmaVAE.from_pretrained(str(vae_dir))
+    with torch.no_grad():
+        for p in vae.decoder.parameters():
+            p.mul_(0.5)
+    vae.save_pretrained(str(final))
+    assert encoder_digest(final) == encoder_digest(vae_dir)
+    out = tmp_path / "dump"
+    base = ["dump-latents", "--data", str(data), "--out", str(out)]
+    assert main(base + ["--vae", str(vae_dir), "--shard", "1/2"]) == 0
+    assert main(base + ["--vae", str(final), "--shard", "2/2"]) == 0 and (out / "latents.scp").is_file()
+    data_b = make_data_dir(tmp_path / "data_b", n=1)
+    (data_b / "wav.scp").write_text((data_b / "wav.scp").read_text().replace("utt0 ", "b0 "))
+    (data_b / "utt2spk").write_text("b0 spk0\n")
+    assert main(["dump-latents", "--data", str(data_b), "--out", str(tmp_path / "db"), "--vae", str(final)]) == 0
+    assert combine_dirs([out, tmp_path / "db"], tmp_path / "both") == "latents"
+
+
 def test_dump_latents_names_an_utterance_shorter_than_a_frame(tmp_path, vae_dir, capsys):
     data = make_data_dir(tmp_path / "data", n=2)
     sf.write(data / "wav" / "utt1.wav", np.zeros(300, dtype=np.float32), 16_000)

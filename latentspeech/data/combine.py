@@ -123,7 +123,12 @@ def combine_dirs(sources: list[str | os.PathLike], out: str | os.PathLike) -> st
         _copy(vocab, out / "vocab.yaml")
         n = len(text)
     else:
-        vae = _same_file(srcs, "vae.yaml", "latents of different σ-VAEs cannot be combined")
+        if all((s / "vae.sha256").is_file() for s in srcs):  # the encoder's digest: a fine-tuned decoder differs
+            mark = _same_file(srcs, "vae.sha256", "latents of different σ-VAE encoders cannot be combined")
+            vae = srcs[0] / "vae.yaml"
+            _copy(mark, out / "vae.sha256")
+        else:
+            vae = _same_file(srcs, "vae.yaml", "latents of different σ-VAEs cannot be combined")
         scp = _merge([(s, {k: absolute_path(v, s) for k, v in read_kaldi_file(s / "latents.scp").items()})
                       for s in srcs], "utterance")
         frames = _merge([(s, read_kaldi_file(s / "utt2num_frames")) for s in srcs], "utterance")

@@ -4,7 +4,7 @@ Layout of `<out>` (the LM reads it):
     latents/<utt>.npy   float16 [N, D]        latents.scp      utt → latents/<utt>.npy (relative to <out>)
     utt2num_frames      utt → N               vae.yaml         the VAE model dir's config.yaml (incl. frame_rate)
     utt2spk             copied from the data dir when present
-    vae.sha256          the VAE weights' digest: resuming with another VAE is refused (--force redoes all)
+    vae.sha256          the VAE encoder's digest: resuming with another latent space is refused (--force redoes all)
 Resumable: an utterance whose .npy exists is skipped (unless force); every .npy is written via temp + rename.
 Utterances are the data dir's (a `segments` file's spans of recordings, or one file each); each batch's audio is
 read when it is encoded, so a corpus never sits in memory at once.
@@ -28,7 +28,7 @@ from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["parse_shard", "dump_latents", "read_wav_list", "read_utterance_list", "load_utterance", "Utterance",
+__all__ = ["parse_shard", "dump_latents", "encoder_digest", "read_wav_list", "read_utterance_list", "load_utterance", "Utterance",
            "save_npy", "write_index"]
 
 
@@ -235,15 +235,40 @@ def _too_short(utt: str, path: str, seconds: float, min_seconds: float) -> str:
             f"({min_seconds:.3f} s); remove it from the data dir")
 
 
+def encoder_digest(vae_dir: str | os.PathLike) -> str:
+    """16 hex digits naming what a σ-VAE's latents depend on: its encoder weights, latent statistics and every
+    config field but the decoder's. A decoder trained on (`train.freeze_encoder[_step]`) keeps the digest, so a
+    dump begun with the mid-training export resumes (and combines) with the final one."""
+    import hashlib
+
+    import torch
+    from safetensors import safe_open
+
+    from latentspeech.checkpoint import read_model_config
+    from latentspeech.config import config_to_dict
+    from latentspeech.vae.model import VAEConfig
+
+    config = config_to_dict(read_model_config(vae_dir, VAEConfig, "vae")[0])
+    h = hashlib.sha256(repr(sorted((k, v) for k, v in config.items()
+                                   if not k.startswith(("dec_", "decoder_")))).encode())
+    with safe_open(str(Path(vae_dir) / "model.safetensors"), "pt") as f:
+        for key in sorted(k for k in f.keys() if k.startswith("encoder.") or k in ("latent_mean", "latent_std")):
+            t = f.get_tensor(key)
+            h.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def _claim_for_vae(out: Path, vae_dir: Path, force: bool) -> None:
-    """Mark `out` as the dump of this VAE's weights (`vae.sha256`); resuming the dump of another VAE would mix
-    two latent spaces, so it is an InputError unless `force` (which re-encodes everything)."""
+    """Mark `out` as the dump of this VAE's latent space (`vae.sha256`: `encoder_digest`); resuming the dump of
+    another VAE would mix two latent spaces, so it is an InputError unless `force` (which re-encodes everything)."""
     from latentspeech.checkpoint import sha256_prefix
 
-    mark, digest = out / "vae.sha256", sha256_prefix(vae_dir / "model.safetensors", 16)
+    mark, digest = out / "vae.sha256", encoder_digest(vae_dir)
     if mark.is_file() and not force:
-        if mark.read_text().strip() != digest:
-            raise InputError(f"'{out}' holds latents of another VAE (weights {mark.read_text().strip()}, this one "
+        # marks written before the encoder digest (session 25) hold the weights file's digest
+        if mark.read_text().strip() not in (digest, sha256_prefix(vae_dir / "model.safetensors", 16)):
+            raise InputError(f"'{out}' holds latents of another VAE (encoder {mark.read_text().strip()}, this one "
                              f"{digest}); pass --force to encode everything again, or use a new --out")
         return
     tmp = out / f"vae.sha256.{os.getpid()}.tmp"  # shards may start together: same content, atomic rename
