@@ -75,3 +75,14 @@ def test_several_runs_per_system_are_averaged_per_utterance(tmp_path, capsys):
     assert "| wer | 40.0 | 30.0 | -10.0 |" in capsys.readouterr().out  # u1, u2: (0.5, 0.3) → (0.3, 0.3)
     assert main(["eval-compare", runs("a1", "a2"), runs("b1", "nope")]) == 1
     assert "share no scores" in capsys.readouterr().err
+
+
+def test_score_dirs_of_different_lists_are_not_paired(tmp_path, capsys):
+    for name, texts in (("a", ["one two", "three"]), ("b", ["one two", "three"]), ("c", ["one two", "four"])):
+        (tmp_path / name).mkdir()
+        with TSVWriter(tmp_path / name / "wer.tsv", ["utt", "wer", "ref_norm"]) as w:
+            w.write([{"utt": f"u{i}", "wer": 0.1 * i, "ref_norm": t} for i, t in enumerate(texts)])
+    assert main(["eval-compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main(["eval-compare", str(tmp_path / "a"), str(tmp_path / "c")]) == 1
+    assert "'u1' reads 'three' in" in capsys.readouterr().err

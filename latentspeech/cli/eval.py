@@ -197,9 +197,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_compare(args: argparse.Namespace) -> int:
-    from latentspeech.eval.compare import available_metrics, paired_difference, read_runs
+    from latentspeech.eval.compare import available_metrics, check_same_list, paired_difference, read_runs
 
     runs_a, runs_b = args.score_a.split(","), args.score_b.split(",")
+    check_same_list(runs_a + runs_b)
     shared = set.intersection(*(set(available_metrics(d)) for d in runs_a[1:] + runs_b))
     metrics = args.metric or [m for m in available_metrics(runs_a[0]) if m in shared]
     if not metrics:

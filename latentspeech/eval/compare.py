@@ -16,7 +16,7 @@ import numpy as np
 from latentspeech.errors import InputError
 from latentspeech.eval.report import bootstrap_ci, read_tsv
 
-__all__ = ["PairedDifference", "available_metrics", "paired_difference", "read_runs", "read_scores", "METRIC_FILES"]
+__all__ = ["PairedDifference", "available_metrics", "check_same_list", "paired_difference", "read_runs", "read_scores", "METRIC_FILES"]
 
 METRIC_FILES = {"wer": "wer.tsv", "cer": "wer.tsv", "sim_o": "sim.tsv", "sim_r": "sim.tsv"}
 LOWER_IS_BETTER = {"wer": True, "cer": True, "sim_o": False, "sim_r": False}
@@ -71,6 +71,21 @@ def read_runs(score_dirs: list[str | Path], metric: str) -> dict[str, float]:
     runs = [read_scores(d, metric) for d in score_dirs]
     common = set.intersection(*(set(r) for r in runs)) if runs else set()
     return {u: float(np.mean([r[u] for r in runs])) for u in sorted(common)}
+
+
+def check_same_list(score_dirs: list[str | Path]) -> None:
+    """InputError if two score dirs scored one utterance id against different reference texts (their wer.tsv
+    `ref_norm`): ids such as utt_0001 then name different sentences, and pairing them would compare nothing."""
+    seen: dict[str, tuple[str, Path]] = {}
+    for d in score_dirs:
+        for row in read_tsv(Path(d) / "wer.tsv"):
+            ref, first = row.get("ref_norm"), seen.get(row["utt"])
+            if ref is None:
+                continue
+            if first is not None and first[0] != ref:
+                raise InputError(f"'{row['utt']}' reads {first[0]!r} in {first[1]} but {ref!r} in {d}: these score "
+                                 "dirs are of different lists; compare systems scored on the same list")
+            seen.setdefault(row["utt"], (ref, Path(d)))
 
 
 def available_metrics(score_dir: str | Path) -> list[str]:
