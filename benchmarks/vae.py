@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--vae", required=True, help="VAE model dir")
     p.add_argument("--data", required=True, help="data dir with wav.scp (e.g. held-out test speakers)")
-    p.add_argument("--max-utts", type=int, default=50, help="utterances, evenly spaced over the data dir (its segments, if any)")
+    p.add_argument("--max-utts", type=int, default=50,
+                   help="utterances, evenly spaced over the data dir (its segments, if any)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the speed numbers")
     p.add_argument("--report", help="also write the Markdown table here")
     args = p.parse_args(argv)

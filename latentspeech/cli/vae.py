@@ -185,7 +185,8 @@ def cmd_export_vae(args) -> int:
         raise InputError(f"'{out}' already holds a model; pass --force to overwrite")
     model, cfg, step = load_training_model(args.exp_dir)
     # a frozen-encoder run keeps the statistics its latent dumps were normalised with
-    export_vae(model, read_utterance_list(args.data), out, args.stats_utts or cfg.data.stats_utts, keep_stats=cfg.train.freeze_encoder)
+    export_vae(model, read_utterance_list(args.data), out, args.stats_utts or cfg.data.stats_utts,
+               keep_stats=cfg.train.freeze_encoder)
     return 0
 
 

@@ -28,8 +28,8 @@ from latentspeech.errors import DataDirError, InputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["parse_shard", "dump_latents", "encoder_digest", "read_wav_list", "read_utterance_list", "load_utterance", "Utterance",
-           "save_npy", "write_index"]
+__all__ = ["parse_shard", "dump_latents", "encoder_digest", "read_wav_list", "read_utterance_list",
+           "load_utterance", "Utterance", "save_npy", "write_index"]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -16,7 +16,8 @@ import numpy as np
 from latentspeech.errors import InputError
 from latentspeech.eval.report import bootstrap_ci, read_tsv
 
-__all__ = ["PairedDifference", "available_metrics", "check_same_list", "paired_difference", "read_runs", "read_scores", "METRIC_FILES"]
+__all__ = ["PairedDifference", "available_metrics", "check_same_list", "paired_difference", "read_runs",
+           "read_scores", "METRIC_FILES"]
 
 METRIC_FILES = {"wer": "wer.tsv", "cer": "wer.tsv", "sim_o": "sim.tsv", "sim_r": "sim.tsv"}
 LOWER_IS_BETTER = {"wer": True, "cer": True, "sim_o": False, "sim_r": False}

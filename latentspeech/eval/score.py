@@ -2,9 +2,10 @@
 
 Rows go to `<out_dir>/wer.tsv` / `sim.tsv`, flushed every `batch_size` utterances. Each row records what made it
 (`scorer`: the ASR or speaker model; `audio`: the generated file's mtime and size; for SIM `prompt`: the prompt file
-and its mtime and size); a rerun reuses a row only when all three still hold, and scores the rest. WER follows seed-tts-eval: ASR of the generated wav, both texts through `normalize_english`,
-jiwer on words (and characters for CER); the summary's WER is the mean of per-utterance WERs (as
-seed-tts-eval's average_wer.py), with the corpus-level WER (total errors / total reference words) beside it.
+and its mtime and size); a rerun reuses a row only when all three still hold, and scores the rest.
+WER follows seed-tts-eval: ASR of the generated wav, both texts through `normalize_english`, jiwer on words
+(and characters for CER); the summary's WER is the mean of per-utterance WERs (as seed-tts-eval's
+average_wer.py), with the corpus-level WER (total errors / total reference words) beside it.
 SIM-o = cos(emb(generated), emb(prompt)); SIM-r = cos(emb(generated), emb(VAE resynthesis of the prompt)).
 """
 
